@@ -1,0 +1,331 @@
+"""The ``curate`` command line. Thin: parse options, call :mod:`curate.commands`, print a summary."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from curate import __version__
+from curate.console import Reporter
+from curate.errors import CurateError
+from curate.io.readers import ColumnMap, ReadOptions
+
+
+def _io_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads prompt records."""
+    decorators = [
+        click.option(
+            "--id-col", default="id", show_default=True, help="Input column holding the record id."
+        ),
+        click.option(
+            "--user-col",
+            default="user_id",
+            show_default=True,
+            help="Input column holding the user id.",
+        ),
+        click.option(
+            "--prompt-col",
+            default="prompt",
+            show_default=True,
+            help="Input column holding the prompt text.",
+        ),
+        click.option(
+            "--time-col",
+            default="created_at",
+            show_default=True,
+            help="Input column holding the creation time.",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Fail on the first bad row (naming file and line) instead of rejecting it.",
+        ),
+        click.option(
+            "--rejects",
+            type=click.Path(dir_okay=False),
+            help="Where rejected rows go [default: OUTPUT.rejects.jsonl].",
+        ),
+        click.option(
+            "--max-prompt-chars",
+            type=click.IntRange(1),
+            default=1_000_000,
+            show_default=True,
+            help="Reject prompts longer than this.",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _io(kwargs: dict[str, Any], removed: str | None = None):
+    from curate.commands import IOOptions
+
+    columns = ColumnMap(
+        id=kwargs.pop("id_col"),
+        user_id=kwargs.pop("user_col"),
+        prompt=kwargs.pop("prompt_col"),
+        created_at=kwargs.pop("time_col"),
+    )
+    read = ReadOptions(
+        columns=columns,
+        strict=kwargs.pop("strict"),
+        max_prompt_chars=kwargs.pop("max_prompt_chars"),
+    )
+    return IOOptions(read=read, rejects=kwargs.pop("rejects"), removed=removed), Reporter(
+        kwargs.pop("quiet")
+    )
+
+
+def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected problems into a one-line ``error:`` message and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CurateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except (ValueError, KeyError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="curate")
+def cli() -> None:
+    """Turn raw prompt logs into InstructGPT-style datasets: import, dedup, cap, pii, split, build, push.
+
+    Every command writes OUTPUT atomically, rejected rows (with reason and line) to
+    OUTPUT.rejects.jsonl, and counts to OUTPUT.stats.json: rows in = kept + removed + rejected.
+    """
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Convert external data formats into canonical prompt records."""
+
+
+@import_group.command("oasst")
+@click.argument("input_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output .parquet or .jsonl.",
+)
+@click.option(
+    "--all-turns",
+    is_flag=True,
+    help="Also make records of later prompter turns, not only tree roots.",
+)
+@click.option("--include-skipped", is_flag=True, help="Keep deleted and review-failed messages.")
+@click.option(
+    "--user-id-fallback",
+    type=click.Choice(["tree", "reject"]),
+    default="tree",
+    show_default=True,
+    help="Without a user_id: use 'tree:<message_tree_id>', or reject the record.",
+)
+@click.option("--source", default="oasst", show_default=True, help="Value of the 'source' column.")
+@_io_options
+@_friendly_errors
+def import_oasst(
+    input_path: str,
+    output: str,
+    all_turns: bool,
+    include_skipped: bool,
+    user_id_fallback: str,
+    source: str,
+    **kwargs: Any,
+) -> None:
+    """OpenAssistant export (flat messages or nested trees) -> one prompt record per conversation start,
+    with the best-ranked reply as `completion` and every ranked reply in `completions`."""
+    from curate.commands import run_import_oasst
+
+    io, reporter = _io(kwargs)
+    run_import_oasst(
+        input_path, output, all_turns, include_skipped, user_id_fallback, source, io, reporter
+    )
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output .parquet or .jsonl.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["prefix", "exact"]),
+    default="prefix",
+    show_default=True,
+    help="prefix: same first --prefix-chars normalised characters; exact: same normalised text.",
+)
+@click.option(
+    "--prefix-chars",
+    type=click.IntRange(1),
+    default=100,
+    show_default=True,
+    help="Characters of normalised text that make the key (method prefix).",
+)
+@click.option(
+    "--removed",
+    type=click.Path(dir_okay=False),
+    help="Write removed rows (with duplicate_of) here.",
+)
+@_io_options
+@_friendly_errors
+def dedup(
+    inputs: tuple[str, ...],
+    output: str,
+    method: str,
+    prefix_chars: int,
+    removed: str | None,
+    **kwargs: Any,
+) -> None:
+    """Remove duplicate prompts across all users; the earliest (then first) of each group survives.
+
+    Text is normalised (NFKC, lower case, whitespace runs collapsed, stripped) before comparing.
+    """
+    from curate.commands import run_dedup
+
+    io, reporter = _io(kwargs, removed)
+    run_dedup(inputs, output, method, prefix_chars, io, reporter)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output .parquet or .jsonl.",
+)
+@click.option(
+    "--max-per-user",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Most rows kept per user.",
+)
+@click.option("--by", default="user_id", show_default=True, help="Column that identifies a user.")
+@click.option(
+    "--keep",
+    type=click.Choice(["random", "earliest", "latest"]),
+    default="random",
+    show_default=True,
+    help="Which rows of an over-cap user survive.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --keep random.")
+@click.option("--removed", type=click.Path(dir_okay=False), help="Write removed rows here.")
+@_io_options
+@_friendly_errors
+def cap(
+    inputs: tuple[str, ...],
+    output: str,
+    max_per_user: int,
+    by: str,
+    keep: str,
+    seed: int,
+    removed: str | None,
+    **kwargs: Any,
+) -> None:
+    """Keep at most --max-per-user prompts per user (InstructGPT used 200)."""
+    from curate.commands import run_cap
+
+    io, reporter = _io(kwargs, removed)
+    run_cap(inputs, output, max_per_user, by, keep, seed, io, reporter)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
+@click.option(
+    "--by", default="user_id", show_default=True, help="Column whose values never cross splits."
+)
+@click.option(
+    "--ratios",
+    default="0.8,0.1,0.1",
+    show_default=True,
+    help="train,validation[,test] shares of rows.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--strategy",
+    type=click.Choice(["balanced", "hash"]),
+    default="balanced",
+    show_default=True,
+    help="balanced: row counts close to the ratios; hash: a user's split depends only on its id.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True
+)
+@_io_options
+@_friendly_errors
+def split(
+    inputs: tuple[str, ...],
+    output: str,
+    by: str,
+    ratios: str,
+    seed: int,
+    strategy: str,
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Split into OUTPUT/{train,validation,test} with no user in two splits."""
+    from curate.commands import run_split
+    from curate.steps.split import parse_ratios
+
+    io, reporter = _io(kwargs)
+    run_split(inputs, output, by, parse_ratios(ratios), seed, strategy, io, reporter, fmt)
+
+
+@cli.command("run")
+@click.argument(
+    "recipe", type=click.Path(exists=True, dir_okay=False), default=None, required=False
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Output folder [default: the recipe's].",
+)
+@click.option("-q", "--quiet", is_flag=True)
+@_friendly_errors
+def run_recipe(recipe: str | None, output: str | None, quiet: bool) -> None:
+    """Run a YAML recipe (default: the bundled InstructGPT recipe on the bundled sample)."""
+    from curate.pipeline import default_recipe, run_pipeline
+
+    run_pipeline(recipe or default_recipe(), output, Reporter(quiet))
+
+
+def _register_optional() -> None:
+    """Commands whose dependencies are extras register only when importable."""
+    try:
+        from curate.cli_train import train
+    except ImportError:
+        return
+    cli.add_command(train)
+
+
+_register_optional()
+
+
+def main() -> None:
+    cli(prog_name="curate")

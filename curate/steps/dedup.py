@@ -1,0 +1,59 @@
+"""Deduplication, split as NeMo Curator does: identify duplicate groups, then remove.
+
+``prefix`` (InstructGPT's heuristic): prompts whose normalised forms share the first
+``prefix_chars`` characters are duplicates; a shorter prompt is keyed by its whole normalised
+form. ``exact``: the whole normalised form is the key. Dedup is global (across users). In a group
+the survivor has the earliest ``created_at``; missing timestamps sort after present ones, and ties
+fall back to input order. Removed rows carry ``duplicate_of`` = the survivor's id.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from curate.normalize import dedup_key_expr
+from curate.step import REASON, StepResult
+
+Method = Literal["prefix", "exact"]
+METHODS: tuple[str, ...] = ("prefix", "exact")
+DEFAULT_PREFIX_CHARS = 100
+
+
+def identify_duplicates(
+    frame: pl.DataFrame, method: Method = "prefix", prefix_chars: int = DEFAULT_PREFIX_CHARS
+) -> pl.Series:
+    """For every row, the id of its group's survivor (equal to its own id for survivors)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")
+    if method == "prefix" and prefix_chars < 1:
+        raise ValueError("prefix_chars must be at least 1")
+    key = dedup_key_expr(pl.col("prompt"), prefix_chars if method == "prefix" else None)
+    time = pl.col("created_at").dt.epoch("us").fill_null(2**63 - 1)
+    order = pl.int_range(pl.len(), dtype=pl.Int64)
+    groups = frame.select(pl.col("id"), key.alias("key"), time.alias("t"), order.alias("i"))
+    survivor_index = (
+        pl.when(pl.col("t") == pl.col("t").min().over("key")).then(pl.col("i")).min().over("key")
+    )
+    return groups.select(pl.col("id").gather(survivor_index).alias("duplicate_of")).to_series()
+
+
+def remove_duplicates(frame: pl.DataFrame, survivors: pl.Series) -> StepResult:
+    """Split rows into survivors (kept, input order) and duplicates (with ``duplicate_of``)."""
+    is_survivor = survivors == frame["id"]
+    kept = frame.filter(is_survivor)
+    removed = frame.with_columns(survivors).filter(~is_survivor)
+    removed = removed.with_columns(pl.lit("duplicate").alias(REASON))
+    return StepResult(
+        kept=kept,
+        removed=removed,
+        extra={"groups_with_duplicates": removed["duplicate_of"].n_unique()},
+    )
+
+
+def dedup(
+    frame: pl.DataFrame, method: Method = "prefix", prefix_chars: int = DEFAULT_PREFIX_CHARS
+) -> StepResult:
+    """Identify then remove duplicates (see module docstring for the contract)."""
+    return remove_duplicates(frame, identify_duplicates(frame, method, prefix_chars))
