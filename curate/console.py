@@ -25,7 +25,7 @@ class Reporter:
     @contextlib.contextmanager
     def phase(self, label: str, total: int | None = None) -> Iterator[Any]:
         """A spinner (or a bar when ``total`` is known); yields ``advance(n)``."""
-        if self.quiet:
+        if self.quiet or not self.console.is_terminal:
             yield lambda n=1: None
             return
         columns = [SpinnerColumn(), TextColumn("{task.description}")]

@@ -25,7 +25,7 @@ def _base_type(tp: Any) -> Any:
 
 def parser_for(cls: type[T], prog: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        prog=prog, description=description, formatter_class=_Formatter
     )
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -48,3 +48,7 @@ def parser_for(cls: type[T], prog: str, description: str) -> argparse.ArgumentPa
 def parse_config(cls: type[T], argv: list[str] | None, prog: str, description: str) -> T:
     ns = parser_for(cls, prog, description).parse_args(argv)
     return cls(**vars(ns))
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show defaults and keep the module docstring's line breaks (it holds example commands)."""

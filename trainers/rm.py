@@ -269,8 +269,9 @@ def _save(args: RMArgs, model, tok: ByteTokenizer, optim, step: int, bias_shift:
     ckpt.save_checkpoint(args.out, unwrap(model), tok, "rm", extra, state)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_config(RMArgs, argv, "python -m trainers.rm", (__doc__ or "").strip().splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m trainers.rm") -> dict[str, Any]:
+    """Command-line entry point (also what ``curate train rm`` and torchrun call)."""
+    args = parse_config(RMArgs, argv, prog, (__doc__ or "").strip())
     return train_rm(args)
 
 

@@ -238,8 +238,9 @@ def _save(args: SFTArgs, model: GPT, tok: ByteTokenizer, optim, step: int, plan:
     ckpt.save_checkpoint(args.out, unwrap(model), tok, "sft", extra, state)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_config(SFTArgs, argv, "python -m trainers.sft", (__doc__ or "").strip().splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m trainers.sft") -> dict[str, Any]:
+    """Command-line entry point (also what ``curate train sft`` and torchrun call)."""
+    args = parse_config(SFTArgs, argv, prog, (__doc__ or "").strip())
     return train_sft(args)
 
 

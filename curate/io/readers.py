@@ -166,7 +166,7 @@ def _read_columnar(path: str, fmt: str) -> pl.DataFrame:
                 [pl.read_parquet(p) for p in sorted(_parquet_files(path))], how="diagonal_relaxed"
             )
         if fmt == "arrow":
-            return pl.read_ipc(path, memory_map=False)
+            return pl.read_ipc(path)
         if fmt == "hf_disk":
             return _read_hf_disk(path)
     except (OSError, pl.exceptions.PolarsError) as exc:

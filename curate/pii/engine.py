@@ -15,6 +15,7 @@ Build the engine once per process with :func:`get_engine` (cached) and call
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import types
 from dataclasses import dataclass
@@ -22,12 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from curate.pii.prepass import gate_allows
-from curate.pii.recognizers import (
-    CardRecognizer,
-    CaseInsensitiveIbanRecognizer,
-    PhoneNumberRecognizer,
-    is_ip_address,
-)
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +139,14 @@ def build_engine(entities: tuple[str, ...], ner_model: str | None = None) -> Eng
     """Build an offline AnalyzerEngine that can detect ``entities``."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
+    from curate.pii.recognizers import (
+        CardRecognizer,
+        CaseInsensitiveIbanRecognizer,
+        PhoneNumberRecognizer,
+    )
+
     pin_presidio_tldextract()
+    quiet_presidio_logs()
     nlp_engine = _nlp_engine(ner_model)
     registry = RecognizerRegistry(supported_languages=["en"])
     # presidio's predefined recognizers (no NLP recognizer yet) minus the ones we replace
@@ -204,6 +206,14 @@ def build_stock_engine():
 Span = tuple[str, int, int, float]
 
 
+def is_ip_address(s: str) -> bool:
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return True
+
+
 def resolve_overlaps(spans: list[Span]) -> list[Span]:
     """Non-overlapping spans: higher score first, then type priority, longer, earlier.
 
@@ -246,3 +256,22 @@ def analyze_text(
             continue
         spans.append((r.entity_type, int(r.start), int(r.end), round(float(r.score), 6)))
     return resolve_overlaps(spans)
+
+
+class _RedactArgs(logging.Filter):
+    """Hide the arguments of presidio's log records: some carry the analysed text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            if isinstance(record.args, dict):
+                record.args = {k: "<redacted>" for k in record.args}
+            else:
+                record.args = tuple("<redacted>" for _ in record.args)
+        return True
+
+
+def quiet_presidio_logs() -> None:
+    """Install the argument-redacting filter on presidio's logger (idempotent)."""
+    logger = logging.getLogger("presidio-analyzer")
+    if not any(isinstance(f, _RedactArgs) for f in logger.filters):
+        logger.addFilter(_RedactArgs())

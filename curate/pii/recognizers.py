@@ -17,7 +17,6 @@ Scores follow presidio's conventions: a checksum-validated match scores 1.0, con
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from functools import lru_cache
 
@@ -372,11 +371,3 @@ class CaseInsensitiveIbanRecognizer(IbanRecognizer):
         if len(upper) != len(pattern_text) or not upper.isascii():
             return False
         return super().validate_result(upper)
-
-
-def is_ip_address(s: str) -> bool:
-    try:
-        ipaddress.ip_address(s)
-    except ValueError:
-        return False
-    return True
