@@ -31,14 +31,20 @@ def train() -> None:
 
 
 def _make(stage: str, help_text: str) -> click.Command:
-    @click.command(stage, context_settings=_PASS, help=help_text + " Run with --help for all options.",
-                   add_help_option=False)
+    @click.command(
+        stage,
+        context_settings=_PASS,
+        help=help_text + " Run with --help for all options.",
+        add_help_option=False,
+    )
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def cmd(args: tuple[str, ...]) -> None:
         try:
             mod = importlib.import_module(f"trainers.{stage}")
         except ImportError as e:  # torch is an optional extra
-            raise click.ClickException(f"training needs the 'train' extra (pip install 'curate[train]'): {e}") from e
+            raise click.ClickException(
+                f"training needs the 'train' extra (pip install 'curate[train]'): {e}"
+            ) from e
         mod.main([*args], prog=f"curate train {stage}")
 
     return cmd

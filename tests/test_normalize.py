@@ -4,7 +4,7 @@ import unicodedata
 import polars as pl
 import pytest
 
-from curate.normalize import dedup_key_expr, normalize_expr, normalize_text
+from curate.normalize import dedup_keys, normalize_expr, normalize_text
 
 
 @pytest.mark.parametrize(
@@ -37,6 +37,15 @@ def test_polars_and_python_normalisation_agree_on_random_unicode():
 
 
 def test_prefix_key_is_whole_text_when_short_and_truncated_when_long():
-    frame = pl.DataFrame({"t": ["Short  PROMPT", "x" * 150]})
-    keys = frame.select(dedup_key_expr(pl.col("t"), 100))["t"].to_list()
+    keys = dedup_keys(pl.Series(["Short  PROMPT", "x" * 150]), 100).to_list()
     assert keys == ["short prompt", "x" * 100]
+
+
+def test_fast_dedup_keys_equal_the_reference_on_tricky_texts():
+    rng = random.Random(3)
+    pieces = ["a", "B", " ", "\t", "\n", "\x1c", "\u00a0", "\u3000", "É", "ﬁ", "Σ", "ς", "\u0301", "x" * 50, " " * 300]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(4000)]
+    texts += ["a" + " " * 500 + "b" * 200, "Z" * 99 + " " * 1000 + "tail"]
+    for prefix in (1, 7, 100, None):
+        got = dedup_keys(pl.Series(texts), prefix).to_list()
+        assert got == [normalize_text(t)[:prefix] for t in texts], prefix

@@ -41,7 +41,9 @@ def features(kind: str) -> datasets.Features:
 def test_tokenizer_round_trip_and_layout(tmp_path):
     tok = ByteTokenizer()
     ids, n_prompt = encode_pair(tok, "héllo?", "wörld", block_size=64)
-    assert ids[0] == tok.prompt_id and ids[n_prompt - 1] == tok.response_id and ids[-1] == tok.eos_id
+    assert (
+        ids[0] == tok.prompt_id and ids[n_prompt - 1] == tok.response_id and ids[-1] == tok.eos_id
+    )
     assert tok.decode(ids[:n_prompt]) == "héllo?"
     assert tok.decode(ids[n_prompt:]) == "wörld"
     tok.save(tmp_path / "tok.json")
@@ -53,8 +55,10 @@ def test_tokenizer_round_trip_and_layout(tmp_path):
 
 def test_prompt_tokens_carry_no_loss():
     tok = ByteTokenizer()
-    ex = [tokenize_sft({"prompt": ["What is 2+2?"], "completion": ["4"]}, tok, 64)[0],
-          tokenize_sft({"prompt": ["Hi"], "completion": ["Hello there"]}, tok, 64)[0]]
+    ex = [
+        tokenize_sft({"prompt": ["What is 2+2?"], "completion": ["4"]}, tok, 64)[0],
+        tokenize_sft({"prompt": ["Hi"], "completion": ["Hello there"]}, tok, 64)[0],
+    ]
     b = collate_sft(ex, tok.pad_id)
     y = b["labels"]
     # targets are exactly the completion bytes + EOS of each row; prompt and padding are ignored
@@ -67,18 +71,25 @@ def test_prompt_tokens_carry_no_loss():
     model = GPT(TINY)
     logits, _ = model(b["input_ids"])
     logits.retain_grad()
-    F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-100, reduction="sum").backward()
+    F.cross_entropy(
+        logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-100, reduction="sum"
+    ).backward()
     n_p = ex[0].n_prompt
     assert logits.grad[0, : n_p - 1].abs().sum() == 0  # positions predicting prompt tokens
     assert logits.grad[0, n_p - 1].abs().sum() > 0  # the <|response|> position predicts the answer
-    assert torch.allclose(sft_loss_sum(model, b, torch.device("cpu")),
-                          F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-100,
-                                          reduction="sum"))
+    assert torch.allclose(
+        sft_loss_sum(model, b, torch.device("cpu")),
+        F.cross_entropy(
+            logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-100, reduction="sum"
+        ),
+    )
 
 
 def test_step_plan_same_global_batches_for_any_world_size():
     one = StepPlan(100, micro_batch=4, grad_accum=2, world_size=1, rank=0, seed=3)
-    two = [StepPlan(100, micro_batch=2, grad_accum=2, world_size=2, rank=r, seed=3) for r in range(2)]
+    two = [
+        StepPlan(100, micro_batch=2, grad_accum=2, world_size=2, rank=r, seed=3) for r in range(2)
+    ]
     for step in range(one.steps_per_epoch * 2):
         a = sorted(i for mb in one.micro_batches(step) for i in mb)
         b = sorted(i for p in two for mb in p.micro_batches(step) for i in mb)
@@ -92,7 +103,9 @@ def test_step_plan_same_global_batches_for_any_world_size():
 
 def test_ranking_pairs_ties_and_mixed_k():
     batch = [
-        RankExample([np.arange(3), np.arange(4), np.arange(5), np.arange(2)], [0, 1, 2, 3]),  # 6 pairs
+        RankExample(
+            [np.arange(3), np.arange(4), np.arange(5), np.arange(2)], [0, 1, 2, 3]
+        ),  # 6 pairs
         RankExample([np.arange(3), np.arange(3), np.arange(6)], [0, 0, 1]),  # tie skipped: 2 pairs
         RankExample([np.arange(3), np.arange(3)], [0, 0]),  # all tied: no pairs, no group
     ]
@@ -104,17 +117,28 @@ def test_ranking_pairs_ties_and_mixed_k():
     assert b["last"].tolist() == [2, 3, 4, 1, 2, 2, 5, 2, 2]
     # winners always have the better (lower) rank
     ranks = [r for e in batch for r in e.ranks]
-    assert all(ranks[w] < ranks[lo] for w, lo in zip(b["win"].tolist(), b["lose"].tolist(), strict=True))
+    assert all(
+        ranks[w] < ranks[lo] for w, lo in zip(b["win"].tolist(), b["lose"].tolist(), strict=True)
+    )
 
 
 def test_kway_and_pairwise_losses_agree():
     torch.manual_seed(0)
     model = GPT(GPTConfig(**{**TINY.__dict__, "scalar_head": True}))
     tok = ByteTokenizer()
-    ds = {"prompt": ["a", "bb"], "completions": [["x", "yy", "zzz", "w"], ["p", "qq", "r"]],
-          "ranks": [[0, 1, 2, 3], [0, 1, 1]]}
-    ex = tokenize_ranking(datasets.Dataset.from_dict(
-        {**ds, "id": ["1", "2"], "user_id": ["u", "v"], "has_ties": [False, True]}, features=features("ranking")), tok, 48)
+    ds = {
+        "prompt": ["a", "bb"],
+        "completions": [["x", "yy", "zzz", "w"], ["p", "qq", "r"]],
+        "ranks": [[0, 1, 2, 3], [0, 1, 1]],
+    }
+    ex = tokenize_ranking(
+        datasets.Dataset.from_dict(
+            {**ds, "id": ["1", "2"], "user_id": ["u", "v"], "has_ties": [False, True]},
+            features=features("ranking"),
+        ),
+        tok,
+        48,
+    )
     b = collate_ranking(ex, tok.pad_id)
     dev = torch.device("cpu")
     k = ranking_loss_sum(*group_scores(model, b, dev, pairwise=False), b["pair_w"])
@@ -171,12 +195,17 @@ def test_cosine_schedule():
 
 def test_reads_built_layout_and_detects_kinds(tmp_path):
     rows = {"prompt": ["p"], "chosen": ["good"], "rejected": ["bad"], "group_id": ["g"]}
-    dd = datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows, features=features("pairs"))})
+    dd = datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(rows, features=features("pairs"))}
+    )
     dd.save_to_disk(str(tmp_path / "pairs"))
     ds = load_split(tmp_path / "pairs", "train")
     assert detect_kind(ds) == "pairs"
     ex = tokenize_ranking(ds, ByteTokenizer(), 32)
     assert ex[0].ranks == [0, 1] and ByteTokenizer().decode(ex[0].seqs[0].tolist()).endswith("good")
-    for kind, cols in {"sft": {"prompt": ["p"], "completion": ["c"]}, "ppo": {"prompt": ["p"]}}.items():
+    for kind, cols in {
+        "sft": {"prompt": ["p"], "completion": ["c"]},
+        "ppo": {"prompt": ["p"]},
+    }.items():
         full = {c: ["x"] for c in features(kind)} | cols
         assert detect_kind(datasets.Dataset.from_dict(full, features=features(kind))) == kind

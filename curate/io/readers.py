@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -98,6 +99,8 @@ def read_prompts(
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     frames, reject_frames, inputs = [], [], []
+    # hashing reads the file a second time; it runs in a thread while the file is parsed
+    hasher = ThreadPoolExecutor(max_workers=1)
     for raw_path in paths:
         path = str(raw_path)
         if not is_remote(path) and not os.path.exists(path):
@@ -106,12 +109,15 @@ def read_prompts(
             fmt = detect_format(path)
         except ValueError as exc:
             raise CurateError(str(exc)) from None
-        inputs.append({"path": path, "format": fmt, "sha256": sha256_of(path)})
+        inputs.append({"path": path, "format": fmt, "sha256": hasher.submit(sha256_of, path)})
         frame, pre_rejects = _read_one(path, fmt, options, progress)
         frames.append(frame.with_columns(pl.lit(path).alias("__source")))
         reject_frames.append(pre_rejects)
     frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
     frame, rejects = canonicalize(frame, reject_frames, options, ", ".join(str(p) for p in paths))
+    for entry in inputs:
+        entry["sha256"] = entry["sha256"].result()
+    hasher.shutdown()
     return ReadResult(frame=frame, rejects=rejects, inputs=inputs)
 
 
@@ -311,13 +317,22 @@ def _parse_iso(value: str) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
+# what Python's str.strip()/str.split() treat as whitespace, so "empty after strip" means the same
+# here as in the normalisation contract
+_WHITESPACE_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+
+def _blank(text: pl.Expr) -> pl.Expr:
+    return text.str.strip_chars(_WHITESPACE_CHARS).str.len_bytes() == 0
+
+
 def _validate(frame: pl.DataFrame, options: ReadOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Vectorised row checks; the first failing rule names the reject reason."""
     prompt, user = pl.col("prompt"), pl.col("user_id")
     rules: list[tuple[str, pl.Expr, pl.Expr]] = [
-        ("missing_user_id", user.is_null() | (user.str.strip_chars() == ""), pl.lit("")),
+        ("missing_user_id", user.is_null() | _blank(user), pl.lit("")),
         ("missing_prompt", prompt.is_null(), pl.lit("")),
-        ("empty_prompt", prompt.str.strip_chars() == "", pl.lit("")),
+        ("empty_prompt", _blank(prompt), pl.lit("")),
         (
             "prompt_too_long",
             prompt.str.len_chars() > options.max_prompt_chars,
@@ -328,22 +343,20 @@ def _validate(frame: pl.DataFrame, options: ReadOptions) -> tuple[pl.DataFrame, 
     ]
     if "__bad_time" in frame.columns:
         rules.append(("bad_timestamp", pl.col("__bad_time"), pl.lit("created_at is not ISO-8601")))
-    id_taken = (
-        pl.col("id").is_not_null()
-        & pl.col("id").is_duplicated()
-        & ~pl.col("id").is_first_distinct()
-    )
+    id_taken = pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()
     rules.append(("duplicate_id", id_taken, pl.lit("an earlier row has this id")))
     reason = pl.lit(None, dtype=pl.String)
     detail = pl.lit(None, dtype=pl.String)
     for name, condition, text in reversed(rules):
         reason = pl.when(condition.fill_null(False)).then(pl.lit(name)).otherwise(reason)
         detail = pl.when(condition.fill_null(False)).then(text).otherwise(detail)
-    tagged = frame.with_columns(reason.alias("__reason"), detail.alias("__detail"))
-    bad = tagged.filter(pl.col("__reason").is_not_null())
-    good = tagged.filter(pl.col("__reason").is_null()).drop(
-        "__reason", "__detail", "__bad_time", strict=False
-    )
+    # computed over the whole frame: duplicate_id looks at earlier rows
+    reasons = frame.select(reason.alias("__reason"), detail.alias("__detail"))
+    mask = reasons["__reason"].is_not_null()
+    if not mask.any():
+        return frame.drop("__bad_time", strict=False), pl.DataFrame(schema=REJECT_SCHEMA)
+    bad = frame.with_columns(reasons).filter(mask)
+    good = frame.filter(~mask).drop("__bad_time", strict=False)
     canonical = [c for c in polars_schema("prompts") if c in bad.columns and c != "created_at"]
     rejects = bad.select(
         pl.col("__source").alias("source"),

@@ -1,7 +1,10 @@
 """Worker-process side of the parallel screen (kept free of heavy top-level imports).
 
-A ``spawn`` pool imports this module in each fresh worker, the initializer builds the presidio
-engine once, and every batch reuses it.
+Workers come from a ``forkserver`` whose process has imported presidio and built the default
+engine once (``curate.pii._preload``), so each worker starts in milliseconds; where
+``forkserver`` is unavailable, or with an NER model, fresh ``spawn`` processes build the engine
+in the pool initializer. Either way each worker builds (or inherits) its engine once and reuses
+it for every batch.
 """
 
 from __future__ import annotations
@@ -15,18 +18,35 @@ class ScreeningError(RuntimeError):
     """Analysis of a text failed; the message names the row, never the text."""
 
 
-def init_worker(entities: tuple[str, ...], ner_model: str | None, block_torch: bool) -> None:
-    """Pool initializer: build the engine once for this process."""
-    if block_torch and "torch" not in sys.modules:
-        # spaCy's thinc imports torch when it is installed (about 1.5 s per process) although
-        # neither a blank pipeline nor presidio's pattern recognizers use it. Workers are fresh
-        # spawned processes that only screen text, so hide it from them. A transformer-based
-        # --ner-model needs torch, so this is only done without an NER model.
-        sys.modules["torch"] = None  # type: ignore[assignment]
-    from curate.pii.engine import get_engine, quiet_presidio_logs
+def import_presidio_without_torch() -> None:
+    """Import spaCy and presidio with torch hidden, then unhide it.
+
+    spaCy's thinc imports torch when it is installed (about 1.5 s per process) although
+    neither a blank pipeline nor presidio's pattern recognizers use it. Only called in worker
+    processes without an NER model (a transformer pipeline would need torch); torch stays
+    importable afterwards for any other code.
+    """
+    if "torch" in sys.modules or "presidio_analyzer" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import presidio_analyzer  # noqa: F401
+        import spacy  # noqa: F401
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+
+
+def init_worker(entities: tuple[str, ...], ner_model: str | None) -> None:
+    """Pool initializer: build (or reuse the preloaded) engine once for this process."""
+    if ner_model is None:
+        import_presidio_without_torch()
+    from curate.pii.engine import get_engine, quiet_presidio_logs, warm_up
 
     quiet_presidio_logs()
-    _STATE["engine"] = get_engine(tuple(entities), ner_model)
+    engine = get_engine(tuple(entities), ner_model)
+    warm_up(engine)
+    _STATE["engine"] = engine
 
 
 def analyze_batch(args) -> list[list[tuple[str, int, int, float]]]:

@@ -126,6 +126,37 @@ def _nlp_engine(ner_model: str | None):
     return _PreloadedSpacyNlpEngine(load_spacy_pipeline(ner_model))
 
 
+@lru_cache(maxsize=1)
+def _lazy_artifacts_class():
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    class LazyNlpArtifacts(NlpArtifacts):
+        """presidio NlpArtifacts computed only when something reads them.
+
+        Pattern recognizers never look at the artifacts; presidio's context enhancer reads
+        them only for texts with at least one raw result, and the NER recognizer always.
+        Running the spaCy pipeline lazily gives exactly the artifacts presidio would compute
+        itself, but skips tokenising the (many) texts on which no recognizer fires.
+        """
+
+        def __init__(self, nlp_engine, text: str):  # NlpArtifacts.__init__ runs on demand
+            self.nlp_engine = nlp_engine
+            self._text = text
+
+        def __getattr__(self, name):
+            if name.startswith("_"):
+                raise AttributeError(name)
+            real = self.nlp_engine.process_text(self._text, "en")
+            self.__dict__.update(real.__dict__)
+            return getattr(real, name)
+
+    return LazyNlpArtifacts
+
+
+def _lazy_artifacts(nlp_engine, text: str):
+    return _lazy_artifacts_class()(nlp_engine, text)
+
+
 @dataclass
 class Engine:
     """An AnalyzerEngine plus the settings analysis needs."""
@@ -215,13 +246,13 @@ def is_ip_address(s: str) -> bool:
 
 
 def resolve_overlaps(spans: list[Span]) -> list[Span]:
-    """Non-overlapping spans: higher score first, then type priority, longer, earlier.
+    """Non-overlapping spans: higher score first, then longer, then type priority, earlier.
 
     Deterministic for any input order. Returned sorted by start offset.
     """
     order = sorted(
         spans,
-        key=lambda s: (-s[3], _PRIORITY.get(s[0], len(_PRIORITY)), -(s[2] - s[1]), s[1], s[0]),
+        key=lambda s: (-s[3], -(s[2] - s[1]), _PRIORITY.get(s[0], len(_PRIORITY)), s[1], s[0]),
     )
     chosen: list[Span] = []
     for span in order:
@@ -243,7 +274,11 @@ def analyze_text(
     if not wanted or not text:
         return []
     raw = engine.analyzer.analyze(
-        text=text, language="en", entities=wanted, score_threshold=threshold
+        text=text,
+        language="en",
+        entities=wanted,
+        score_threshold=threshold,
+        nlp_artifacts=_lazy_artifacts(engine.analyzer.nlp_engine, text),
     )
     spans: list[Span] = []
     for r in raw:
@@ -275,3 +310,23 @@ def quiet_presidio_logs() -> None:
     logger = logging.getLogger("presidio-analyzer")
     if not any(isinstance(f, _RedactArgs) for f in logger.filters):
         logger.addFilter(_RedactArgs())
+
+
+_WARM_UP_TEXT = (
+    "Call +44 20 7946 0958 or (415) 555-0132, mail a.b@example.com, card 4111 1111 1111 1111, "
+    "SSN 123-45-6780, IBAN GB82 WEST 1234 5698 7654 32, host 192.0.2.1 or 2001:db8::1."
+)
+
+
+def warm_up(engine: Engine) -> None:
+    """Load what presidio and phonenumbers load lazily, so the first real text is not slow."""
+    import phonenumbers
+
+    from curate.pii.recognizers import NATIONAL_REGIONS
+
+    for region in NATIONAL_REGIONS:
+        try:
+            phonenumbers.is_valid_number(phonenumbers.parse("0301234567", region))
+        except phonenumbers.NumberParseException:
+            pass
+    analyze_text(engine, _WARM_UP_TEXT, 0.0)

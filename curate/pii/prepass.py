@@ -24,10 +24,11 @@ this on the generated corpus and on adversarial texts).
 
 The gate patterns are chosen as necessary conditions of the recognizers, so enforcing them
 costs no recall: every e-mail pattern contains ``@``; IPv4 needs four dotted digit groups;
-every IPv6 form contains ``::`` or a hex digit on both sides of a colon; IBANs start with two
-letters and two check digits; card numbers have at least 12 digits with at most one space or
+every IPv6 form contains ``::`` or is written in full (eight groups), except IPv4-embedded forms,
+which contain a dotted IPv4; IBANs are two letters, two check digits and at least two groups of
+four letters or digits; card numbers have at least 12 digits with at most one space or
 dash between digits; SSN patterns have nine digits grouped 3-2-4; phone numbers (after our post-
-filters) have at least seven digits with at most four separator characters between consecutive
+filters) have at least seven digits with at most five separator characters between consecutive
 digits.
 
 Entity types without a gate (names, locations, anything handled by an NER model, or other
@@ -41,23 +42,25 @@ import re
 
 import polars as pl
 
-# Characters that may separate two digits of a phone number: the ASCII ones plus phonenumbers'
-# punctuation set (dashes, fullwidth forms, no-break and zero-width spaces, slashes, tildes).
-PHONE_SEPARATORS = (
-    " \t\u00a0\u00ad\u200b\u2060\u3000"
-    "\\-xX\u2010-\u2015\u2212\u30fc\uff0d-\uff0f"
-    "()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e+"
-)
+# What may stand between two digits of a phone number that our recognizer reports: at most a
+# closing parenthesis, a separator (space, no-break space, or . - / with optional spaces
+# around it) and an opening parenthesis. The trunk prefix "(0)" contains a digit itself.
+PHONE_SEPARATORS = " \u00a0./()\\-"
 
 GATES: dict[str, str] = {
     "EMAIL_ADDRESS": "@",
-    "IP_ADDRESS": ("[0-9][.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]|::|[0-9A-Fa-f]:[0-9A-Fa-f]"),
-    # presidio's IBAN pattern is [A-Z]{2}[0-9]{2}...; ours also accepts lower case letters.
-    # The Kelvin sign and long s case-fold to ASCII letters, so they are included too.
-    "IBAN_CODE": "[A-Za-z\u212a\u017f]{2}[0-9]{2}",
+    # IPv4 (also inside IPv4-mapped/embedded IPv6), any IPv6 with "::", or a full 8-group IPv6
+    "IP_ADDRESS": (
+        "[0-9][.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]"
+        "|::"
+        "|[0-9A-Fa-f](?::[0-9A-Fa-f]{1,4}){7}"
+    ),
+    # presidio's IBAN pattern, [A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2,6}..., applied to the text
+    # with ASCII words containing a digit upper-cased (so: ASCII letters of either case)
+    "IBAN_CODE": "[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]{4}){2}",
     "CREDIT_CARD": "[0-9](?:[ -]?[0-9]){11}",
     "US_SSN": "[0-9]{3}[ .-]?[0-9]{2}[ .-]?[0-9]{4}",
-    "PHONE_NUMBER": f"[0-9](?:[{PHONE_SEPARATORS}]{{0,4}}[0-9]){{6}}",
+    "PHONE_NUMBER": f"[0-9](?:[{PHONE_SEPARATORS}]{{0,5}}[0-9]){{6}}",
 }
 
 _COMPILED_GATES = {entity: re.compile(pattern) for entity, pattern in GATES.items()}

@@ -112,11 +112,29 @@ class CardRecognizer(LocalRecognizer):
     """Card numbers of all major networks: prefix + length + Luhn checksum.
 
     A run of digit groups separated by single spaces or dashes is split into its groups; the
-    longest contiguous run of whole groups with 12-19 digits that passes the checks is reported
-    (so a card followed by an expiry year is still found).
+    whole run or its longest prefix of whole groups with 12-19 digits that passes the checks is
+    reported (so a card followed by an expiry year is still found).
+
+    A number whose issuer prefix and length fit a network scores 1.0 (like presidio's
+    checksum-validated matches). A Luhn-valid 12-19 digit number outside the published ranges
+    (issuers' private ranges, test generators' JCB 35xx or Maestro 56-58xx) scores 0.3, so it
+    is reported only when presidio's context enhancer finds a card word before it (+0.35).
     """
 
-    CONTEXT = ["credit", "card", "visa", "mastercard", "amex", "discover", "jcb", "maestro"]
+    WEAK_SCORE = 0.3
+    CONTEXT = [
+        "credit",
+        "card",
+        "debit",
+        "visa",
+        "mastercard",
+        "amex",
+        "discover",
+        "jcb",
+        "maestro",
+        "diners",
+        "unionpay",
+    ]
     _RUN = re.compile(r"(?<![0-9A-Za-z+])[0-9]+(?:[ -][0-9]+)*(?![0-9A-Za-z])")
     _GROUP = re.compile(r"[0-9]+")
 
@@ -140,26 +158,18 @@ class CardRecognizer(LocalRecognizer):
                 (m.start() + run.start(), m.end() + run.start())
                 for m in self._GROUP.finditer(run.group())
             ]
-            i = 0
-            while i < len(groups):
-                found = None
-                for j in range(len(groups), i, -1):
-                    start, end = groups[i][0], groups[j - 1][1]
-                    digits = "".join(text[a:b] for a, b in groups[i:j])
-                    if len(digits) > 19:
-                        continue
-                    if len(digits) < 12:
-                        break
-                    if card_network(digits) and luhn_valid(digits):
-                        found = (start, end, j)
-                        break
-                if found:
-                    results.append(
-                        _result(self, found[0], found[1], EntityRecognizer.MAX_SCORE, False)
-                    )
-                    i = found[2]
-                else:
-                    i += 1
+            # the whole run, or its longest valid prefix of whole groups (a card followed by
+            # an expiry year); never a piece from inside a longer number such as an IBAN
+            for j in range(len(groups), 0, -1):
+                digits = "".join(text[a:b] for a, b in groups[:j])
+                if len(digits) > 19:
+                    continue
+                if len(digits) < 12:
+                    break
+                if luhn_valid(digits):
+                    score = EntityRecognizer.MAX_SCORE if card_network(digits) else self.WEAK_SCORE
+                    results.append(_result(self, groups[0][0], groups[j - 1][1], score, False))
+                    break
         return results
 
 
@@ -216,7 +226,8 @@ NATIONAL_REGIONS = (
 
 _PHONE_CANDIDATE = regex.compile(
     r"""
-    (?<![\w@.:/\\,$\u20ac\u00a3#+\-])      # not glued to words, decimals, IPs, paths, amounts
+    (?<![\w@.:/\\$\u20ac\u00a3#+\-])       # not glued to words, decimals, IPs, paths, amounts
+    (?<![0-9],)                              # nor to a thousands separator
     (?:\+|00)?[ ]?                           # international prefix
     \(?[0-9]{1,5}\)?                         # first group, maybe (area code)
     (?:
@@ -246,12 +257,23 @@ def _digits(s: str) -> str:
     return "".join(ch for ch in s if "0" <= ch <= "9")
 
 
-def _has_context(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - 48) : start].lower()
-    after = text[end : end + 16].lower()
-    # the last six words before and the first two words after the number
-    words = _WORD.findall(before)[-6:] + _WORD.findall(after)[:2]
-    return any(w in PHONE_CONTEXT or w.rstrip(".") in PHONE_CONTEXT for w in words)
+# Words right before a number that say it is something else.
+NOT_PHONE_CONTEXT = frozenset(
+    """license licence passport order invoice tracking account acct ssn social security zip
+    postal postcode isbn serial ticket case reference ref id policy""".split()
+)
+
+
+def _context(text: str, start: int, end: int) -> int:
+    """+1 for a phone word near the number, -1 for a word saying it is something else, else 0.
+
+    Looks at the last six words before and the first two words after the number.
+    """
+    before = _WORD.findall(text[max(0, start - 48) : start].lower())
+    if any(w.rstrip(".") in NOT_PHONE_CONTEXT for w in before[-4:]):
+        return -1
+    words = before[-6:] + _WORD.findall(text[end : end + 16].lower())[:2]
+    return int(any(w.rstrip(".") in PHONE_CONTEXT for w in words))
 
 
 @lru_cache(maxsize=4096)
@@ -295,8 +317,11 @@ def phone_score(text: str, start: int, end: int) -> float:
             return 0.0
         if _IPV4_SHAPE.match(core):
             return 0.0
-        if len(groups) == 2 and "." in core and not re.search(r"[ ()\-/]", core):
-            return 0.0  # a decimal number
+        if "." in core and not re.search(r"[ ()\-/]", core):
+            # only dots: phones are written 415.555.0132 or 01.84.17.61.18; anything else
+            # (3.14159265, build 26.6.47864, 10.0.19045.2965) is a decimal or a version
+            if not (_NANP_SHAPE.match(core) or (len(groups) >= 4 and min(map(len, groups)) >= 2)):
+                return 0.0
     validity = _phone_validity(core)
     if validity == "intl-valid":
         score = 0.75
@@ -311,8 +336,11 @@ def phone_score(text: str, start: int, end: int) -> float:
             score = 0.4
     else:
         score = 0.3 if len(groups) >= 2 or intl else 0.2
-    if _has_context(text, start, end):
+    context = _context(text, start, end)
+    if context > 0:
         score = max(score + CONTEXT_BOOST, 0.4)
+    elif context < 0 and validity != "intl-valid":
+        score = min(score, 0.3)
     return min(score, 0.95)
 
 
@@ -356,18 +384,40 @@ class PhoneNumberRecognizer(LocalRecognizer):
 
 
 class CaseInsensitiveIbanRecognizer(IbanRecognizer):
-    """presidio's IBAN recognizer (pattern, per-country format, mod-97 checksum), any case."""
+    """presidio's IBAN recognizer (pattern, per-country format, mod-97 checksum), any case.
+
+    presidio's pattern is upper-case only, and making it case-insensitive lets it run into the
+    following word ("DE89... Thanks" would be read as one long code). Instead, ASCII words that
+    contain a digit are upper-cased (same length, so offsets are unchanged) before presidio's
+    case-sensitive pattern runs. The pattern is compiled once (presidio recompiles it through
+    ``regex``'s cache on every call, which dominated its cost).
+
+    As in presidio, each match is tried with its optional trailing groups first, and the first
+    variant passing ``validate_result`` (checksum and country format) is reported.
+    """
+
+    _TOKEN_WITH_DIGIT = re.compile(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*")
 
     def __init__(self, supported_language: str = "en"):
-        super().__init__(
-            supported_language=supported_language,
-            regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE,
-            name="CurateIbanRecognizer",
-        )
+        super().__init__(supported_language=supported_language, name="CurateIbanRecognizer")
+        self._compiled = [
+            (p, regex.compile(p.regex, flags=self.global_regex_flags)) for p in self.patterns
+        ]
 
-    def validate_result(self, pattern_text: str):  # noqa: D102
-        # the checksum tables are upper case; str.upper of the ASCII-range match is safe
-        upper = pattern_text.upper()
-        if len(upper) != len(pattern_text) or not upper.isascii():
-            return False
-        return super().validate_result(upper)
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        upper = self._TOKEN_WITH_DIGIT.sub(lambda m: m.group().upper(), text)
+        results = []
+        for pattern, compiled in self._compiled:
+            for match in compiled.finditer(upper):
+                start = match.start()
+                for group in range(len(match.groups()), 0, -1):
+                    end = match.end(group) if match.end(group) > 0 else match.end()
+                    if end <= start:
+                        continue
+                    valid = self.validate_result(upper[start:end])
+                    if valid is False:
+                        continue
+                    score = EntityRecognizer.MAX_SCORE if valid else pattern.score
+                    results.append(_result(self, start, end, score, False))
+                    break
+        return results

@@ -71,18 +71,22 @@ def _run_serial(tasks, entities, ner_model, threshold) -> list[list[Span]]:
     return out
 
 
-def _run_pool(tasks, entities, ner_model, threshold, workers, batch_size) -> list[list[Span]]:
+def _pool_context(ner_model: str | None):
     import multiprocessing
 
+    if ner_model is None and "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["curate.pii._preload"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _run_pool(tasks, entities, ner_model, threshold, workers, batch_size) -> list[list[Span]]:
     from curate.pii._worker import analyze_batch, init_worker
 
     batches = [(threshold, tasks[i : i + batch_size]) for i in range(0, len(tasks), batch_size)]
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(
-        processes=workers,
-        initializer=init_worker,
-        initargs=(entities, None if ner_model is None else str(ner_model), ner_model is None),
-    ) as pool:
+    ctx = _pool_context(ner_model)
+    with ctx.Pool(processes=workers, initializer=init_worker, initargs=(entities, ner_model)) as pool:
         out: list[list[Span]] = []
         for batch_result in pool.imap(analyze_batch, batches):
             out.extend(batch_result)

@@ -13,7 +13,7 @@ from typing import Literal
 
 import polars as pl
 
-from curate.normalize import dedup_key_expr
+from curate.normalize import dedup_keys
 from curate.step import REASON, StepResult
 
 Method = Literal["prefix", "exact"]
@@ -29,13 +29,12 @@ def identify_duplicates(
         raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")
     if method == "prefix" and prefix_chars < 1:
         raise ValueError("prefix_chars must be at least 1")
-    key = dedup_key_expr(pl.col("prompt"), prefix_chars if method == "prefix" else None)
+    keys = dedup_keys(frame["prompt"], prefix_chars if method == "prefix" else None)
     time = pl.col("created_at").dt.epoch("us").fill_null(2**63 - 1)
     order = pl.int_range(pl.len(), dtype=pl.Int64)
-    groups = frame.select(pl.col("id"), key.alias("key"), time.alias("t"), order.alias("i"))
-    survivor_index = (
-        pl.when(pl.col("t") == pl.col("t").min().over("key")).then(pl.col("i")).min().over("key")
-    )
+    groups = frame.select(pl.col("id"), keys.alias("key"), time.alias("t"), order.alias("i"))
+    # arg_min gives the first row holding the earliest time: ties fall back to input order
+    survivor_index = pl.col("i").get(pl.col("t").arg_min()).over("key")
     return groups.select(pl.col("id").gather(survivor_index).alias("duplicate_of")).to_series()
 
 
