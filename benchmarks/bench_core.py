@@ -35,10 +35,52 @@ from curate.steps.dedup import dedup
 from curate.steps.split import split
 
 WORDS = [
-    "explain", "write", "story", "about", "the", "a", "how", "to", "python", "code", "recipe", "summarise",
-    "article", "poem", "why", "is", "sky", "blue", "translate", "into", "french", "list", "ideas", "for",
-    "birthday", "party", "email", "manager", "asking", "leave", "compare", "cats", "dogs", "history", "of",
-    "rome", "quantum", "computing", "simple", "terms", "plan", "trip", "japan", "budget", "week", "give",
+    "explain",
+    "write",
+    "story",
+    "about",
+    "the",
+    "a",
+    "how",
+    "to",
+    "python",
+    "code",
+    "recipe",
+    "summarise",
+    "article",
+    "poem",
+    "why",
+    "is",
+    "sky",
+    "blue",
+    "translate",
+    "into",
+    "french",
+    "list",
+    "ideas",
+    "for",
+    "birthday",
+    "party",
+    "email",
+    "manager",
+    "asking",
+    "leave",
+    "compare",
+    "cats",
+    "dogs",
+    "history",
+    "of",
+    "rome",
+    "quantum",
+    "computing",
+    "simple",
+    "terms",
+    "plan",
+    "trip",
+    "japan",
+    "budget",
+    "week",
+    "give",
 ]
 
 
@@ -82,7 +124,12 @@ def generate(rows: int, seed: int, path: Path) -> None:
             "prompt": prompts,
             "created_at": times,
         }
-    ).with_columns(pl.when(pl.Series(rng.random(rows) < 0.05)).then(None).otherwise(pl.col("created_at")).alias("created_at"))
+    ).with_columns(
+        pl.when(pl.Series(rng.random(rows) < 0.05))
+        .then(None)
+        .otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )
     frame.write_parquet(path)
 
 
@@ -152,16 +199,22 @@ def run_part(part: str, src: Path, workdir: Path) -> dict:
     out.mkdir(exist_ok=True)
     done = subprocess.run(
         [sys.executable, __file__, "--part", part, "--src", str(src), "--out", str(out)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-pure-python", action="store_true", help="Skip the (slow) pure-Python run.")
+    parser.add_argument(
+        "--skip-pure-python", action="store_true", help="Skip the (slow) pure-Python run."
+    )
     parser.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
     parser.add_argument("--src", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -178,8 +231,14 @@ def main() -> None:
         src = workdir / "input.parquet"
         t0 = time.perf_counter()
         generate(args.rows, args.seed, src)
-        print(f"generated {args.rows:,} rows in {time.perf_counter() - t0:.1f}s ({src.stat().st_size / 2**20:.0f} MiB parquet)")
-        results = {part: run_part(part, src, workdir) for part in PARTS if not (part == "pure_python" and args.skip_pure_python)}
+        print(
+            f"generated {args.rows:,} rows in {time.perf_counter() - t0:.1f}s ({src.stat().st_size / 2**20:.0f} MiB parquet)"
+        )
+        results = {
+            part: run_part(part, src, workdir)
+            for part in PARTS
+            if not (part == "pure_python" and args.skip_pure_python)
+        }
     for part, result in results.items():
         print(f"{part:12s} {result['seconds']:8.2f} s   peak RSS {result['rss_mib']:8.0f} MiB")
     ratio = results["curate"]["seconds"] / results["baseline"]["seconds"]
@@ -187,7 +246,9 @@ def main() -> None:
     if "pure_python" in results:
         speedup = results["pure_python"]["seconds"] / results["curate"]["seconds"]
         print(f"(b) speed-up over pure Python = {speedup:.1f}x   target >= 10x")
-    print(f"(c) peak RSS: curate {results['curate']['rss_mib']:.0f} MiB, baseline {results['baseline']['rss_mib']:.0f} MiB")
+    print(
+        f"(c) peak RSS: curate {results['curate']['rss_mib']:.0f} MiB, baseline {results['baseline']['rss_mib']:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

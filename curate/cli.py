@@ -296,6 +296,56 @@ def split(
     run_split(inputs, output, by, parse_ratios(ratios), seed, strategy, io, reporter, fmt)
 
 
+@cli.command()
+@click.argument("kind", type=click.Choice(["sft", "ranking", "pairs", "ppo"]))
+@click.argument("split_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output dataset folder."
+)
+@click.option(
+    "--chat", is_flag=True, help="Add a `messages` column (role/content) for chat-format trainers."
+)
+@click.option(
+    "--source", default=None, help="ppo: keep only prompts of this source (the paper used 'api')."
+)
+@click.option(
+    "--license",
+    "license_id",
+    default="other",
+    show_default=True,
+    help="Licence id for the dataset card.",
+)
+@click.option(
+    "--language",
+    default="en",
+    show_default=True,
+    help="Comma-separated language codes for the card.",
+)
+@_io_options
+@_friendly_errors
+def build(
+    kind: str,
+    split_dir: str,
+    output: str,
+    chat: bool,
+    source: str | None,
+    license_id: str,
+    language: str,
+    **kwargs: Any,
+) -> None:
+    """Build an sft, ranking, pairs or ppo dataset from a `curate split` folder.
+
+    Writes a datasets.DatasetDict (save_to_disk), Parquet in the Hub's layout (data/) and a
+    dataset card (README.md) with the curation history.
+    """
+    from curate.commands import run_build
+
+    io, reporter = _io(kwargs)
+    run_build(
+        kind, split_dir, output, chat, source, license_id, tuple(language.split(",")), io, reporter
+    )
+
+
 @cli.command("run")
 @click.argument(
     "recipe", type=click.Path(exists=True, dir_okay=False), default=None, required=False

@@ -289,3 +289,113 @@ def run_import_oasst(
     data = stats.to_dict()
     reporter.summary(data)
     return data
+
+
+def run_build(
+    kind: str,
+    split_dir,
+    output,
+    chat=False,
+    source=None,
+    license_id="other",
+    language=("en",),
+    io=None,
+    reporter=None,
+) -> dict[str, Any]:
+    """Build one dataset kind from a ``curate split`` folder (see :mod:`curate.build`)."""
+    from curate.build.kinds import BUILDERS
+    from curate.build.writer import write_dataset
+    from curate.steps.split import SPLIT_NAMES
+
+    io = io or IOOptions()
+    reporter = reporter or Reporter(quiet=True)
+    if kind not in BUILDERS:
+        raise CurateError(f"unknown dataset kind {kind!r}; expected one of {', '.join(BUILDERS)}")
+    folder = Path(split_dir)
+    files = {
+        name: path
+        for name in SPLIT_NAMES
+        for path in [folder / f"{name}.parquet", folder / f"{name}.jsonl"]
+        if path.is_file()
+    }
+    if not files or "train" not in files:
+        raise CurateError(
+            f"{folder}: expected a `curate split` folder with train.parquet (and validation, test)"
+        )
+    started = time.perf_counter()
+    parts, split_info, inputs = {}, {}, []
+    rows_in = kept_prompts = 0
+    removed: dict[str, int] = {}
+    rejected: dict[str, int] = {}
+    extra_totals: dict[str, int] = {}
+    for name, path in files.items():
+        read = read_with_progress([str(path)], io, reporter)
+        inputs += read.inputs
+        with reporter.phase(f"build {kind} {name}"):
+            result = BUILDERS[kind](read.frame, chat=chat, source=source)
+        parts[name] = result.kept
+        rows_in += read.rows_in
+        kept_prompts += result.extra["prompts_used"]
+        for reason, count in result.removed_by_reason.items():
+            removed[reason] = removed.get(reason, 0) + count
+        for reason, count in read.rejected_by_reason.items():
+            rejected[reason] = rejected.get(reason, 0) + count
+        for key, value in result.extra.items():
+            extra_totals[key] = extra_totals.get(key, 0) + value
+        split_info[name] = {
+            "rows": result.kept.height,
+            "prompts_used": result.extra["prompts_used"],
+            "removed": result.removed_by_reason,
+        }
+    if sum(p.height for p in parts.values()) == 0:
+        why = (
+            ", ".join(f"{reason}: {count:,}" for reason, count in removed.items())
+            or "no input rows"
+        )
+        hint = {
+            "sft": "rows need a non-empty `completion`",
+            "ranking": "rows need at least 2 ranked `completions`",
+            "pairs": "rows need at least 2 ranked `completions`",
+            "ppo": "check --source",
+        }[kind]
+        raise CurateError(
+            f"no rows eligible for a {kind} dataset in {folder} ({why}); {hint}. Nothing written."
+        )
+    for name, info in split_info.items():
+        if info["rows"] == 0:
+            reporter.warn(f"split {name} has no {kind} rows")
+    split_stats = load_upstream([str(folder)])
+    stats = StepStats(
+        step=f"build {kind}",
+        inputs=inputs,
+        outputs=[str(output)],
+        options={
+            "kind": kind,
+            "chat": chat,
+            "source": source,
+            "license": license_id,
+            "language": list(language),
+        },
+        rows_in=rows_in,
+        rows_kept=kept_prompts,
+        removed=removed,
+        rejected=rejected,
+        extra={**extra_totals, "splits": split_info, "unit": "prompt records"},
+        upstream=split_stats,
+    )
+    stats.seconds = time.perf_counter() - started
+    data = stats.to_dict()
+    with reporter.phase(f"writing {output}"):
+        files_written = write_dataset(
+            kind,
+            parts,
+            Path(output),
+            data,
+            split_stats[0] if split_stats else None,
+            chat,
+            license_id,
+            tuple(language),
+        )
+    data["outputs"] = [str(output), *files_written]
+    reporter.summary({**data, "extra": {}})
+    return data

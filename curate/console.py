@@ -67,7 +67,7 @@ class Reporter:
         if self.quiet:
             return
         table = Table(title="pipeline summary", title_justify="left")
-        for column in ("step", "in", "kept", "removed", "rejected", "seconds", "output"):
+        for column in ("step", "in", "kept", "removed", "rejected", "s", "output"):
             table.add_column(
                 column, justify="left" if column in ("step", "output") else "right", overflow="fold"
             )

@@ -18,7 +18,7 @@ import yaml
 from curate.console import Reporter
 from curate.errors import CurateError
 
-StepRunner = Callable[[str, Path, dict[str, Any], Reporter], tuple[dict[str, Any], str]]
+StepRunner = Callable[[str, Path, dict[str, Any], Reporter], tuple[Any, str]]
 STEPS: dict[str, StepRunner] = {}
 
 
@@ -89,6 +89,34 @@ def _split(source: str, out: Path, options: dict[str, Any], reporter: Reporter):
     ), str(target)
 
 
+@register("build")
+def _build(source: str, out: Path, options: dict[str, Any], reporter: Reporter):
+    """Build each dataset kind listed in ``kinds`` from the split folder."""
+    from curate.commands import run_build
+
+    options = dict(options)
+    kinds = options.pop("kinds", ["sft", "ranking", "pairs", "ppo"])
+    if "language" in options and isinstance(options["language"], str):
+        options["language"] = (options["language"],)
+    if "license" in options:
+        options["license_id"] = options.pop("license")
+    built = []
+    for kind in kinds:
+        target = out / "datasets" / kind
+        built.append(
+            _call(
+                run_build,
+                "build",
+                options,
+                kind=kind,
+                split_dir=source,
+                output=target,
+                reporter=reporter,
+            )
+        )
+    return built, str(out / "datasets")
+
+
 def default_recipe() -> str:
     """The bundled InstructGPT recipe: the checkout's ``pipelines/`` or the wheel's copy."""
     here = Path(__file__).resolve().parent
@@ -140,17 +168,15 @@ def run_pipeline(
         name, options = _step_entry(entry, recipe_path)
         if name not in STEPS:
             raise CurateError(f"{recipe_path}: unknown step '{name}'; known: {', '.join(STEPS)}")
-        stats, current = STEPS[name](current, out, options or {}, reporter)
-        results.append(stats)
-        rows.append(
-            {
-                **{
-                    k: stats[k]
-                    for k in ("step", "rows_in", "rows_kept", "removed", "rejected", "seconds")
-                },
-                "output": current,
+        produced, current = STEPS[name](current, out, options or {}, reporter)
+        for stats in produced if isinstance(produced, list) else [produced]:
+            results.append(stats)
+            first_output = Path(stats["outputs"][0]) if stats["outputs"] else out
+            row = {
+                k: stats[k]
+                for k in ("step", "rows_in", "rows_kept", "removed", "rejected", "seconds")
             }
-        )
+            rows.append({**row, "output": str(first_output.relative_to(out))})
     reporter.pipeline_summary(rows)
     reporter.info(
         f"done in {time.perf_counter() - started:.1f}s; outputs and *.stats.json in {out}/"

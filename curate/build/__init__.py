@@ -1,0 +1,1 @@
+"""Building the InstructGPT dataset kinds and writing them as Hugging Face datasets."""
