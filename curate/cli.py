@@ -158,6 +158,37 @@ def import_oasst(
     )
 
 
+@import_group.command("pairs")
+@click.argument("input_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output .parquet or .jsonl.",
+)
+@click.option("--user-id", default=None, help="Give every record this user id.")
+@click.option("--user-id-per-record", is_flag=True, help="Give each record its own user id.")
+@click.option("--source", default="pairs", show_default=True, help="Value of the 'source' column.")
+@_io_options
+@_friendly_errors
+def import_pairs(
+    input_path: str,
+    output: str,
+    user_id: str | None,
+    user_id_per_record: bool,
+    source: str,
+    **kwargs: Any,
+) -> None:
+    """Pairwise preferences ({chosen, rejected} transcripts such as HH-RLHF, or {prompt, chosen,
+    rejected}) -> prompt records: the shared context is the prompt, the two final replies the ranked
+    completions. Such data has no user ids: choose --user-id NAME or --user-id-per-record."""
+    from curate.commands import run_import_pairs
+
+    io, reporter = _io(kwargs)
+    run_import_pairs(input_path, output, user_id, user_id_per_record, source, io, reporter)
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option(
@@ -343,6 +374,84 @@ def build(
     io, reporter = _io(kwargs)
     run_build(
         kind, split_dir, output, chat, source, license_id, tuple(language.split(",")), io, reporter
+    )
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option(
+    "--kind", required=True, type=click.Choice(["prompts", "sft", "ranking", "pairs", "ppo"])
+)
+@_friendly_errors
+def validate(path: str, kind: str) -> None:
+    """Check a dataset (folder, .parquet, .jsonl or .arrow) against a curate record schema.
+
+    Exits 0 when valid, 1 when problems are found (each listed with its split, column and row count).
+    """
+    from curate.build.validate import validate_dataset
+
+    sizes, problems = validate_dataset(path, kind)
+    shown = ", ".join(f"{name} {rows:,}" for name, rows in sizes.items())
+    errors = [p for p in problems if not p.warning]
+    verdict = "not a valid" if errors else "valid"
+    click.echo(f"{path}: {verdict} {kind} dataset ({shown} rows)")
+    for problem in problems:
+        click.echo(f"  {problem}")
+    if errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument(
+    "folders",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    metavar="OUT...",
+)
+@click.option(
+    "--repo-id", required=True, help="Dataset repo on the Hub, ORG/NAME (created if missing)."
+)
+@click.option(
+    "--config-name", default=None, help="Config name for a single folder [default: its kind]."
+)
+@click.option("--private", is_flag=True, help="Create the repo as private.")
+@click.option(
+    "--revision", default=None, help="Branch to push to (created if missing) [default: main]."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List exactly what would be uploaded; contact nothing."
+)
+@_friendly_errors
+def push(
+    folders: tuple[str, ...],
+    repo_id: str,
+    config_name: str | None,
+    private: bool,
+    revision: str | None,
+    dry_run: bool,
+) -> None:
+    """Publish `curate build` outputs to the Hugging Face Hub, one config per dataset kind.
+
+    The token comes from HF_TOKEN or your `hf auth login`; it is never printed.
+    """
+    from curate.build.hub import plan_push
+    from curate.build.hub import push as push_to_hub
+
+    if dry_run:
+        plan = plan_push(list(folders), config_name)
+        click.echo(f"would push to datasets/{repo_id}{'@' + revision if revision else ''}:")
+        for local, remote in plan.uploads:
+            click.echo(f"  {remote}  <- {local} ({local.stat().st_size:,} bytes)")
+        click.echo(
+            "  README.md  <- dataset card, merged with the repo's card (configs: "
+            + ", ".join(plan.configs)
+            + ")"
+        )
+        return
+    result = push_to_hub(list(folders), repo_id, config_name, private, revision)
+    click.echo(
+        f"pushed {len(result['uploaded'])} files to datasets/{repo_id}: {result['commit_url'] or ''}"
     )
 
 

@@ -399,3 +399,70 @@ def run_build(
     data["outputs"] = [str(output), *files_written]
     reporter.summary({**data, "extra": {}})
     return data
+
+
+def run_import_pairs(
+    input_path, output, user_id=None, per_record_user=False, source="pairs", io=None, reporter=None
+) -> dict[str, Any]:
+    """``{chosen, rejected}`` (or ``{prompt, chosen, rejected}``) rows -> prompt records."""
+    from curate.importers.pairs import import_pairs
+    from curate.io import records
+    from curate.io.formats import detect_format
+    from curate.io.readers import _read_one, canonicalize
+
+    io = io or IOOptions()
+    reporter = reporter or Reporter(quiet=True)
+    output = check_output(output)
+    if (user_id is None) == (not per_record_user):
+        raise CurateError(
+            "pairwise data has no user ids: pass --user-id NAME (one id for every record) "
+            "or --user-id-per-record (a separate id for each record)"
+        )
+    started = time.perf_counter()
+    path = str(input_path)
+    if not os.path.exists(path):
+        raise CurateError(f"{path}: no such file")
+    read_options = ReadOptions(
+        strict=io.read.strict, max_prompt_chars=io.read.max_prompt_chars, required=()
+    )
+    with reporter.phase(f"reading {path}"):
+        raw, pre_rejects = _read_one(path, detect_format(path), read_options, None)
+        for column in ("chosen", "rejected"):
+            if column not in raw.columns:
+                raise CurateError(
+                    f"column '{column}' not found in {path} (columns: {', '.join(raw.columns)})"
+                )
+        imported = import_pairs(raw.to_dicts(), user_id, source)
+        rows = records.ParsedRows()
+        for number, record in enumerate(imported.records, start=1):
+            records.add_record(rows, record, number, None, {})
+        frame, rejects = canonicalize(records.rows_to_frame(rows), [pre_rejects], io.read, path)
+    reporter.warn(
+        "records have no real user ids; a split by user_id cannot keep one person's prompts out of "
+        "two splits (near-duplicate contexts may leak between train and test)"
+    )
+    write_frame(frame, output)
+    outputs = [str(output)]
+    side = write_side(
+        rejects, Path(io.rejects) if io.rejects else side_path(output, ".rejects.jsonl")
+    )
+    if side:
+        outputs.append(side)
+    rejected = rejects.group_by("reason").len().sort("reason")
+    from curate.io.formats import sha256_of
+
+    stats = StepStats(
+        step="import pairs",
+        inputs=[{"path": path, "format": detect_format(path), "sha256": sha256_of(path)}],
+        outputs=outputs,
+        options={"user_id": user_id, "per_record_user": per_record_user, "source": source},
+        rows_in=raw.height + pre_rejects.height,
+        rows_kept=frame.height,
+        removed=dict(imported.removed),
+        rejected=dict(zip(rejected["reason"].to_list(), rejected["len"].to_list(), strict=True)),
+        seconds=time.perf_counter() - started,
+    )
+    stats.write(stats_path(output))
+    data = stats.to_dict()
+    reporter.summary(data)
+    return data

@@ -32,6 +32,17 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _offline_hub(tmp_path_factory):
+    """Tests never touch the network or the user's Hugging Face cache."""
+    import os
+
+    home = tmp_path_factory.mktemp("hf_home")
+    os.environ.update({"HF_HOME": str(home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    os.environ.pop("HF_TOKEN", None)
+    yield
+
+
 @pytest.fixture
 def run_cli():
     """Invoke ``curate`` in-process; returns the click Result (stdout and stderr separated)."""

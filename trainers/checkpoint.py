@@ -88,9 +88,15 @@ def load_model_from(
         cfg.scalar_head = scalar_head
     model = GPT(cfg)
     missing, unexpected = load_model(model, str(path / WEIGHTS), strict=False)
-    allowed_missing = {"scalar_head.weight", "scalar_head.bias"} if cfg.scalar_head and not had_head else set()
-    allowed_unexpected = {"scalar_head.weight", "scalar_head.bias"} if had_head and not cfg.scalar_head else set()
-    bad = (set(missing) - allowed_missing - {"lm_head.weight"}) | (set(unexpected) - allowed_unexpected)
+    allowed_missing = (
+        {"scalar_head.weight", "scalar_head.bias"} if cfg.scalar_head and not had_head else set()
+    )
+    allowed_unexpected = (
+        {"scalar_head.weight", "scalar_head.bias"} if had_head and not cfg.scalar_head else set()
+    )
+    bad = (set(missing) - allowed_missing - {"lm_head.weight"}) | (
+        set(unexpected) - allowed_unexpected
+    )
     if bad:
         raise ValueError(f"{path}: weights do not match the config: {sorted(bad)}")
     tok = ByteTokenizer.load(path / TOKENIZER)

@@ -24,9 +24,7 @@ def _base_type(tp: Any) -> Any:
 
 
 def parser_for(cls: type[T], prog: str, description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=_Formatter
-    )
+    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_Formatter)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
@@ -34,7 +32,9 @@ def parser_for(cls: type[T], prog: str, description: str) -> argparse.ArgumentPa
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         kw: dict[str, Any] = {"help": f.metadata.get("help", ""), "dest": f.name}
         if not required:
-            kw["default"] = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            kw["default"] = (
+                f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            )
         if tp is bool:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
             continue

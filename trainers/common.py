@@ -49,7 +49,9 @@ def make_optimizer(
     return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=fused)
 
 
-def cosine_lr(step: int, max_steps: int, lr: float, warmup: int, min_lr_ratio: float = 0.1) -> float:
+def cosine_lr(
+    step: int, max_steps: int, lr: float, warmup: int, min_lr_ratio: float = 0.1
+) -> float:
     """Linear warm-up for ``warmup`` steps, then cosine decay to ``min_lr_ratio * lr``."""
     if warmup > 0 and step < warmup:
         return lr * (step + 1) / warmup
@@ -154,7 +156,9 @@ class TrainArgs:
     """Options every trainer shares (each trainer adds its own data/model fields)."""
 
     out: str | None = opt(None, "output checkpoint folder (also holds log.jsonl); none = no save")
-    preset: str = opt("micro", "model size for a fresh model", choices=["nano", "micro", "mini", "small"])
+    preset: str = opt(
+        "micro", "model size for a fresh model", choices=["nano", "micro", "mini", "small"]
+    )
     block_size: int | None = opt(None, "context length (default: the preset's / checkpoint's)")
     dropout: float | None = opt(None, "dropout (default: the preset's / checkpoint's, 0.0)")
     micro_batch: int = opt(8, "examples per forward pass per process")
@@ -170,6 +174,10 @@ class TrainArgs:
     eval_max: int | None = opt(None, "cap on validation examples per evaluation")
     save_every: int = opt(0, "save a resumable checkpoint every N steps (0 = only at the end)")
     resume: bool = opt(False, "continue from the trainer state in --out")
+    stop_after: int | None = opt(
+        None,
+        "end (and save) after this many total steps without changing the LR schedule; --resume later",
+    )
     seed: int = opt(0, "seed for init, data order and sampling")
     device: str | None = opt(None, "cpu or cuda (default: cuda when available)")
     num_workers: int = opt(1, "DataLoader worker processes that collate ahead of the step")

@@ -202,7 +202,10 @@ class GPT(nn.Module):
         done = torch.zeros(b, dtype=torch.bool, device=idx.device)
         new_ids, new_mask = [], []
         for _ in range(max_new_tokens):
-            ctx, ctx_mask = idx[:, -self.config.block_size :], attention_mask[:, -self.config.block_size :]
+            ctx, ctx_mask = (
+                idx[:, -self.config.block_size :],
+                attention_mask[:, -self.config.block_size :],
+            )
             logits, _ = self(ctx, ctx_mask)
             logits = restrict_logits(logits[:, -1, :].float(), banned_ids)
             if temperature == 0:

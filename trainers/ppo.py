@@ -74,7 +74,9 @@ class PPOArgs(TrainArgs):
     value_lr: float | None = opt(None, "value-model learning rate (default: --lr)")
     lr: float = opt(1e-5, "policy learning rate")
     warmup: int = opt(0, "linear warm-up steps")
-    max_steps: int | None = opt(None, "PPO steps (rollout + update); default: --epochs over the prompts")
+    max_steps: int | None = opt(
+        None, "PPO steps (rollout + update); default: --epochs over the prompts"
+    )
     eval_prompts: int = opt(64, "validation prompts scored before and after training (0 = none)")
     micro_batch: int = opt(8, "unused by PPO (see --rollout-batch)")
 
@@ -94,7 +96,12 @@ class Rollout:
 
 
 def response_logprobs(
-    model, seq: torch.Tensor, mask: torch.Tensor, tp: int, banned: tuple[int, ...], device: torch.device
+    model,
+    seq: torch.Tensor,
+    mask: torch.Tensor,
+    tp: int,
+    banned: tuple[int, ...],
+    device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Log-prob and entropy of each response token under ``model`` (logits at t-1 predict t)."""
     with autocast(device):
@@ -122,12 +129,20 @@ def last_index(mask: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def rollout(policy: GPT, ref: GPT, reward: GPT, value: GPT, batch, args: PPOArgs, tok, banned, gen, device) -> Rollout:
+def rollout(
+    policy: GPT, ref: GPT, reward: GPT, value: GPT, batch, args: PPOArgs, tok, banned, gen, device
+) -> Rollout:
     x = batch["input_ids"].to(device)
     m = batch["attention_mask"].to(device)
     new, new_mask = policy.generate(
-        x, args.max_new_tokens, attention_mask=m, temperature=args.temperature,
-        eos_id=tok.eos_id, pad_id=tok.pad_id, banned_ids=banned, generator=gen,
+        x,
+        args.max_new_tokens,
+        attention_mask=m,
+        temperature=args.temperature,
+        eos_id=tok.eos_id,
+        pad_id=tok.pad_id,
+        banned_ids=banned,
+        generator=gen,
     )
     seq, mask, tp = torch.cat([x, new], 1), torch.cat([m, new_mask], 1), x.shape[1]
     logp, _ = response_logprobs(policy, seq, mask, tp, banned, device)
@@ -137,7 +152,9 @@ def rollout(policy: GPT, ref: GPT, reward: GPT, value: GPT, batch, args: PPOArgs
     return Rollout(seq, mask, tp, new_mask.float(), logp, ref_logp, values, score)
 
 
-def gae(ro: Rollout, kl_coef: float, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def gae(
+    ro: Rollout, kl_coef: float, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-token rewards (−β·KL, + score at the last token), advantages and returns."""
     m = ro.resp_mask
     kl = (ro.logp - ro.ref_logp) * m
@@ -168,7 +185,9 @@ def whiten(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate_policy(policy, ref, reward, prompts, args: PPOArgs, tok, banned, info: DistInfo) -> dict[str, float]:
+def evaluate_policy(
+    policy, ref, reward, prompts, args: PPOArgs, tok, banned, info: DistInfo
+) -> dict[str, float]:
     """Mean RM score and KL to the reference of sampled answers to fixed prompts (seeded)."""
     gen = torch.Generator(device=info.device).manual_seed(args.seed + 12345)
     tot = torch.zeros(3, dtype=torch.float64, device=info.device)
@@ -176,14 +195,31 @@ def evaluate_policy(policy, ref, reward, prompts, args: PPOArgs, tok, banned, in
     for i in range(0, len(mine), args.rollout_batch):
         b = collate_prompts(mine[i : i + args.rollout_batch], tok.pad_id)
         x, m = b["input_ids"].to(info.device), b["attention_mask"].to(info.device)
-        new, nm = policy.generate(x, args.max_new_tokens, attention_mask=m, temperature=args.temperature,
-                                  eos_id=tok.eos_id, pad_id=tok.pad_id, banned_ids=banned, generator=gen)
+        new, nm = policy.generate(
+            x,
+            args.max_new_tokens,
+            attention_mask=m,
+            temperature=args.temperature,
+            eos_id=tok.eos_id,
+            pad_id=tok.pad_id,
+            banned_ids=banned,
+            generator=gen,
+        )
         seq, mask, tp = torch.cat([x, new], 1), torch.cat([m, nm], 1), x.shape[1]
         lp, _ = response_logprobs(policy, seq, mask, tp, banned, info.device)
         rlp, _ = response_logprobs(ref, seq, mask, tp, banned, info.device)
-        score = scalars_at(reward, seq, mask, info.device).gather(1, last_index(mask)[:, None]).squeeze(1)
-        tot += torch.stack([score.double().sum(), ((lp - rlp) * nm).sum().double(),
-                            torch.tensor(float(len(score)), dtype=torch.float64, device=info.device)])
+        score = (
+            scalars_at(reward, seq, mask, info.device)
+            .gather(1, last_index(mask)[:, None])
+            .squeeze(1)
+        )
+        tot += torch.stack(
+            [
+                score.double().sum(),
+                ((lp - rlp) * nm).sum().double(),
+                torch.tensor(float(len(score)), dtype=torch.float64, device=info.device),
+            ]
+        )
     all_reduce_sum(tot, info)
     n = max(tot[2].item(), 1.0)
     return {"score": tot[0].item() / n, "kl": tot[1].item() / n}
@@ -209,10 +245,14 @@ def _train(args: PPOArgs, info: DistInfo) -> dict[str, Any]:
     seed_everything(args.seed)
     dev = info.device
     state = ckpt.load_trainer_state(args.out) if (args.resume and args.out) else None
-    policy, tok, _ = ckpt.load_model_from(args.out if state else args.policy, scalar_head=False, device=dev)
+    policy, tok, _ = ckpt.load_model_from(
+        args.out if state else args.policy, scalar_head=False, device=dev
+    )
     ref = _frozen(ckpt.load_model_from(args.policy, scalar_head=False, device=dev)[0])
     reward = _frozen(ckpt.load_model_from(args.reward, scalar_head=True, device=dev)[0])
-    value = ckpt.load_model_from(f"{args.out}/value" if state else args.reward, scalar_head=True, device=dev)[0]
+    value = ckpt.load_model_from(
+        f"{args.out}/value" if state else args.reward, scalar_head=True, device=dev
+    )[0]
     for m in (policy, value):
         m.eval()  # dropout off: rollouts and updates use the same function
     banned = banned_ids(tok, policy.config.vocab_size)
@@ -225,8 +265,14 @@ def _train(args: PPOArgs, info: DistInfo) -> dict[str, Any]:
     prompts = tokenize_prompts(train_ds, tok, max_prompt)
     eval_prompts = []
     if args.eval_prompts:
-        eds = load_split(args.prompts, "validation") if has_split(args.prompts, "validation") else train_ds
-        eval_prompts = tokenize_prompts(eds.select(range(min(args.eval_prompts, len(eds)))), tok, max_prompt)
+        eds = (
+            load_split(args.prompts, "validation")
+            if has_split(args.prompts, "validation")
+            else train_ds
+        )
+        eval_prompts = tokenize_prompts(
+            eds.select(range(min(args.eval_prompts, len(eds)))), tok, max_prompt
+        )
     plan = StepPlan(len(prompts), args.rollout_batch, 1, info.world_size, info.rank, args.seed)
     total = args.max_steps or max(1, math.ceil(args.epochs * plan.steps_per_epoch))
 
@@ -241,7 +287,11 @@ def _train(args: PPOArgs, info: DistInfo) -> dict[str, Any]:
     policy_ddp = DDP(policy) if info.enabled else policy
     value_ddp = DDP(value) if info.enabled else value
 
-    loader = iter(make_loader(prompts, plan.iter_micro(start, total), partial(collate_prompts, pad_id=tok.pad_id), 0))
+    loader = iter(
+        make_loader(
+            prompts, plan.iter_micro(start, total), partial(collate_prompts, pad_id=tok.pad_id), 0
+        )
+    )
     ptx_iter = None
     if args.ptx_data:
         pds = load_split(args.ptx_data, "train")
@@ -249,18 +299,40 @@ def _train(args: PPOArgs, info: DistInfo) -> dict[str, Any]:
         ptx = tokenize_sft(pds, tok, policy.config.block_size + 1)
         pplan = StepPlan(len(ptx), args.ptx_batch, 1, info.world_size, info.rank, args.seed + 1)
         ptx_steps = total * args.ppo_epochs * args.minibatches
-        ptx_iter = iter(make_loader(ptx, plan_range(pplan, start * args.ppo_epochs * args.minibatches, ptx_steps),
-                                    partial(collate_sft, pad_id=tok.pad_id), args.num_workers))
+        ptx_iter = iter(
+            make_loader(
+                ptx,
+                plan_range(pplan, start * args.ppo_epochs * args.minibatches, ptx_steps),
+                partial(collate_sft, pad_id=tok.pad_id),
+                args.num_workers,
+            )
+        )
     gen = torch.Generator(device=dev).manual_seed(args.seed * 1000 + info.rank + start)
     logger = Logger(info, args.out, quiet=args.quiet)
-    hist: dict[str, Any] = {k: [] for k in ("step", "score", "kl", "entropy", "clip_frac", "value_loss",
-                                             "ptx_loss", "resp_len")}
+    hist: dict[str, Any] = {
+        k: []
+        for k in (
+            "step",
+            "score",
+            "kl",
+            "entropy",
+            "clip_frac",
+            "value_loss",
+            "ptx_loss",
+            "resp_len",
+        )
+    }
     if eval_prompts:
-        hist["eval_before"] = evaluate_policy(policy, ref, reward, eval_prompts, args, tok, banned, info)
-        logger.log({"event": "eval", "step": start, **hist["eval_before"]},
-                   f"ppo eval | step {start} | score {hist['eval_before']['score']:.4f} | kl {hist['eval_before']['kl']:.4f}")
-    bar = progress(total - start, "ppo", args.progress and info.is_main)
-    for step in range(start, total):
+        hist["eval_before"] = evaluate_policy(
+            policy, ref, reward, eval_prompts, args, tok, banned, info
+        )
+        logger.log(
+            {"event": "eval", "step": start, **hist["eval_before"]},
+            f"ppo eval | step {start} | score {hist['eval_before']['score']:.4f} | kl {hist['eval_before']['kl']:.4f}",
+        )
+    end = min(total, args.stop_after) if args.stop_after else total
+    bar = progress(end - start, "ppo", args.progress and info.is_main)
+    for step in range(start, end):
         t0 = time.perf_counter()
         lr = args.lr * min(1.0, (step + 1) / args.warmup) if args.warmup else args.lr
         for g in p_opt.param_groups:
@@ -272,7 +344,11 @@ def _train(args: PPOArgs, info: DistInfo) -> dict[str, Any]:
         stats = torch.zeros(5, dtype=torch.float64, device=dev)  # clip, vloss, ptx, entropy, n
         b = ro.seq.shape[0]
         for _ in range(args.ppo_epochs):
-            order = torch.randperm(b, generator=gen, device=dev) if b > 1 else torch.zeros(1, dtype=torch.long, device=dev)
+            order = (
+                torch.randperm(b, generator=gen, device=dev)
+                if b > 1
+                else torch.zeros(1, dtype=torch.long, device=dev)
+            )
             for mb in order.chunk(args.minibatches):
                 seq, mask, mm = ro.seq[mb], ro.mask[mb], m[mb]
                 logp, ent = response_logprobs(policy_ddp, seq, mask, ro.n_prompt, banned, dev)
@@ -295,42 +371,78 @@ def _train(args: PPOArgs, info: DistInfo) -> dict[str, Any]:
                 v = scalars_at(value_ddp, seq, mask, dev)[:, ro.n_prompt - 1 : -1]
                 old_v = ro.values[mb]
                 v_clip = old_v + (v - old_v).clamp(-args.value_clip, args.value_clip)
-                v_loss = 0.5 * masked_mean(torch.max((v - ret[mb]) ** 2, (v_clip - ret[mb]) ** 2), mm)
+                v_loss = 0.5 * masked_mean(
+                    torch.max((v - ret[mb]) ** 2, (v_clip - ret[mb]) ** 2), mm
+                )
                 v_loss.backward()
                 for model, o in ((policy, p_opt), (value, v_opt)):
                     if args.grad_clip > 0:
                         torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
                     o.step()
                     o.zero_grad(set_to_none=True)
-                stats += torch.stack([clip_frac.double(), v_loss.detach().double(), ptx_loss.double(),
-                                      masked_mean(ent.detach(), mm).double(),
-                                      torch.ones((), dtype=torch.float64, device=dev)])
-        seq_stats = torch.stack([ro.score.double().sum(), kl.sum(1).double().sum(), m.sum().double(),
-                                 torch.tensor(float(b), dtype=torch.float64, device=dev)])
+                stats += torch.stack(
+                    [
+                        clip_frac.double(),
+                        v_loss.detach().double(),
+                        ptx_loss.double(),
+                        masked_mean(ent.detach(), mm).double(),
+                        torch.ones((), dtype=torch.float64, device=dev),
+                    ]
+                )
+        seq_stats = torch.stack(
+            [
+                ro.score.double().sum(),
+                kl.sum(1).double().sum(),
+                m.sum().double(),
+                torch.tensor(float(b), dtype=torch.float64, device=dev),
+            ]
+        )
         all_reduce_sum(seq_stats, info)
         all_reduce_sum(stats, info)
         n_seq, n_upd = seq_stats[3].item(), max(stats[4].item(), 1.0)
-        rec = {"step": step + 1, "score": seq_stats[0].item() / n_seq, "kl": seq_stats[1].item() / n_seq,
-               "entropy": stats[3].item() / n_upd, "clip_frac": stats[0].item() / n_upd,
-               "value_loss": stats[1].item() / n_upd, "ptx_loss": stats[2].item() / n_upd if ptx_iter is not None else None,
-               "resp_len": seq_stats[2].item() / n_seq, "lr": lr, "step_s": time.perf_counter() - t0}
+        rec = {
+            "step": step + 1,
+            "score": seq_stats[0].item() / n_seq,
+            "kl": seq_stats[1].item() / n_seq,
+            "entropy": stats[3].item() / n_upd,
+            "clip_frac": stats[0].item() / n_upd,
+            "value_loss": stats[1].item() / n_upd,
+            "ptx_loss": stats[2].item() / n_upd if ptx_iter is not None else None,
+            "resp_len": seq_stats[2].item() / n_seq,
+            "lr": lr,
+            "step_s": time.perf_counter() - t0,
+        }
         for k in hist:
             if k in rec and isinstance(hist[k], list):
                 hist[k].append(rec[k])
-        show = (step + 1) % max(1, args.log_every) == 0 or step + 1 == total
-        logger.log(rec, f"ppo {fmt(rec, ['step', 'score', 'kl', 'entropy', 'clip_frac', 'value_loss', 'ptx_loss', 'resp_len', 'step_s'])}"
-                   if show else None)
+        show = (step + 1) % max(1, args.log_every) == 0 or step + 1 == end
+        logger.log(
+            rec,
+            f"ppo {fmt(rec, ['step', 'score', 'kl', 'entropy', 'clip_frac', 'value_loss', 'ptx_loss', 'resp_len', 'step_s'])}"
+            if show
+            else None,
+        )
         bar.update(1)
         bar.set_postfix_str(f"score {rec['score']:.3f} kl {rec['kl']:.3f}")
-        if args.out and info.is_main and args.save_every and (step + 1) % args.save_every == 0 and step + 1 < total:
+        if (
+            args.out
+            and info.is_main
+            and args.save_every
+            and (step + 1) % args.save_every == 0
+            and step + 1 < end
+        ):
             _save(args, policy, value, tok, p_opt, v_opt, step + 1)
     bar.close()
     if eval_prompts:
-        hist["eval_after"] = evaluate_policy(policy, ref, reward, eval_prompts, args, tok, banned, info)
-        logger.log({"event": "eval", "step": total, **hist["eval_after"]},
-                   f"ppo eval | step {total} | score {hist['eval_after']['score']:.4f} | kl {hist['eval_after']['kl']:.4f}")
+        hist["eval_after"] = evaluate_policy(
+            policy, ref, reward, eval_prompts, args, tok, banned, info
+        )
+        logger.log(
+            {"event": "eval", "step": end, **hist["eval_after"]},
+            f"ppo eval | step {end} | score {hist['eval_after']['score']:.4f} | kl {hist['eval_after']['kl']:.4f}",
+        )
     if args.out and info.is_main:
-        _save(args, policy, value, tok, p_opt, v_opt, total)
+        _save(args, policy, value, tok, p_opt, v_opt, end)
     logger.close()
     return hist
 
@@ -349,10 +461,20 @@ class _Null:
 
 
 def _save(args: PPOArgs, policy: GPT, value: GPT, tok, p_opt, v_opt, step: int) -> None:
-    state = {"optimizer": p_opt.state_dict(), "value_optimizer": v_opt.state_dict(), "step": step,
-             "rng": ckpt.rng_state()}
-    extra = {"step": step, "prompts": str(args.prompts), "policy": args.policy, "reward": args.reward,
-             "kl_coef": args.kl_coef, "ptx_coef": args.ptx_coef if args.ptx_data else 0.0}
+    state = {
+        "optimizer": p_opt.state_dict(),
+        "value_optimizer": v_opt.state_dict(),
+        "step": step,
+        "rng": ckpt.rng_state(),
+    }
+    extra = {
+        "step": step,
+        "prompts": str(args.prompts),
+        "policy": args.policy,
+        "reward": args.reward,
+        "kl_coef": args.kl_coef,
+        "ptx_coef": args.ptx_coef if args.ptx_data else 0.0,
+    }
     ckpt.save_checkpoint(f"{args.out}/value", unwrap(value), tok, "ppo-value", extra)
     ckpt.save_checkpoint(args.out, unwrap(policy), tok, "ppo", extra, state)
 

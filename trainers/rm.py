@@ -60,16 +60,21 @@ from .tokenizer import ByteTokenizer
 class RMArgs(TrainArgs):
     data: str = req("a ranking (or pairs) dataset folder")
     init: str | None = opt(None, "SFT checkpoint to start from (default: a fresh --preset model)")
-    demos: str | None = opt(None, "sft dataset whose demonstrations should score mean 0 after training")
+    demos: str | None = opt(
+        None, "sft dataset whose demonstrations should score mean 0 after training"
+    )
     demo_max: int = opt(2000, "demonstrations used to set the bias")
     pairwise: bool = opt(
-        False, "baseline: forward both completions of every pair (2·C(K,2) passes per group, same loss)"
+        False,
+        "baseline: forward both completions of every pair (2·C(K,2) passes per group, same loss)",
     )
     lr: float = opt(1e-4, "peak learning rate")
     micro_batch: int = opt(8, "prompts (groups of K completions) per forward pass per process")
 
 
-def sequence_scores(model, x: torch.Tensor, last: torch.Tensor, device: torch.device) -> torch.Tensor:
+def sequence_scores(
+    model, x: torch.Tensor, last: torch.Tensor, device: torch.device
+) -> torch.Tensor:
     """Reward of each right-padded sequence: the scalar head at its final token."""
     with autocast(device):
         _, s = model(x, lm=False)
@@ -100,7 +105,9 @@ def ranking_loss_sum(rw: torch.Tensor, rl: torch.Tensor, pair_w: torch.Tensor) -
 
 
 @torch.no_grad()
-def evaluate_rm(model: GPT, examples: list, tok: ByteTokenizer, info: DistInfo, batch: int) -> dict[str, float]:
+def evaluate_rm(
+    model: GPT, examples: list, tok: ByteTokenizer, info: DistInfo, batch: int
+) -> dict[str, float]:
     """Validation loss (per group) and pairwise accuracy (ties excluded), summed over ranks."""
     was = model.training
     model.eval()
@@ -114,11 +121,16 @@ def evaluate_rm(model: GPT, examples: list, tok: ByteTokenizer, info: DistInfo, 
         tot[3] += len(rw)
     all_reduce_sum(tot, info)
     model.train(was)
-    return {"loss": float(tot[0] / tot[1].clamp(min=1)), "accuracy": float(tot[2] / tot[3].clamp(min=1))}
+    return {
+        "loss": float(tot[0] / tot[1].clamp(min=1)),
+        "accuracy": float(tot[2] / tot[3].clamp(min=1)),
+    }
 
 
 @torch.no_grad()
-def demo_mean_score(model: GPT, demos: list, tok: ByteTokenizer, info: DistInfo, batch: int) -> float:
+def demo_mean_score(
+    model: GPT, demos: list, tok: ByteTokenizer, info: DistInfo, batch: int
+) -> float:
     """Mean reward of demonstrations (prompt + completion), over all ranks."""
     was = model.training
     model.eval()
@@ -164,7 +176,9 @@ def _train(args: RMArgs, info: DistInfo) -> dict[str, Any]:
         if args.eval_max:
             vds = vds.select(range(min(args.eval_max, len(vds))))
         val = tokenize_ranking(vds, tok, bs)
-    plan = StepPlan(len(train), args.micro_batch, args.grad_accum, info.world_size, info.rank, args.seed)
+    plan = StepPlan(
+        len(train), args.micro_batch, args.grad_accum, info.world_size, info.rank, args.seed
+    )
     total = args.max_steps or max(1, math.ceil(args.epochs * plan.steps_per_epoch))
     optim = make_optimizer(model, args.lr, args.weight_decay, device=info.device)
     start = 0
@@ -174,24 +188,40 @@ def _train(args: RMArgs, info: DistInfo) -> dict[str, Any]:
         ckpt.set_rng_state(state["rng"])
     ddp = DDP(model) if info.enabled else model
     loader = make_loader(
-        train, plan.iter_micro(start, total), partial(collate_ranking, pad_id=tok.pad_id), args.num_workers
+        train,
+        plan.iter_micro(start, total),
+        partial(collate_ranking, pad_id=tok.pad_id),
+        args.num_workers,
     )
     batches = iter(loader)
     logger = Logger(info, args.out, quiet=args.quiet)
     mode = "pairwise" if args.pairwise else "k-way"
-    logger.log({"event": "start", "params": unwrap(model).num_params(), "groups": len(train), "steps": total,
-                "mode": mode}, f"rm ({mode}): {len(train)} groups, {total} steps, global batch {plan.global_batch} groups")
+    logger.log(
+        {
+            "event": "start",
+            "params": unwrap(model).num_params(),
+            "groups": len(train),
+            "steps": total,
+            "mode": mode,
+        },
+        f"rm ({mode}): {len(train)} groups, {total} steps, global batch {plan.global_batch} groups",
+    )
     bar = progress(total - start, f"rm {mode}", args.progress and info.is_main)
     hist: dict[str, Any] = {"step": [], "loss": [], "accuracy": [], "val": []}
     t_start = time.perf_counter()
     wait_s = 0.0
     model.train()
-    for step in range(start, total):
+    end = min(total, args.stop_after) if args.stop_after else total
+    for step in range(start, end):
         t0 = time.perf_counter()
         micro = [next(batches) for _ in range(args.grad_accum)]
         wait_s += time.perf_counter() - t0
         n_groups = all_reduce_sum(
-            torch.tensor(float(sum(int(b["n_groups"]) for b in micro)), dtype=torch.float64, device=info.device),
+            torch.tensor(
+                float(sum(int(b["n_groups"]) for b in micro)),
+                dtype=torch.float64,
+                device=info.device,
+            ),
             info,
         ).item()
         n_groups = max(n_groups, 1.0)
@@ -205,15 +235,25 @@ def _train(args: RMArgs, info: DistInfo) -> dict[str, Any]:
                 rw, rl = group_scores(ddp, b, info.device, args.pairwise)
                 loss = ranking_loss_sum(rw, rl, b["pair_w"].to(info.device))
                 (loss * (info.world_size / n_groups)).backward()
-            tot += torch.stack([loss.detach().double(), (rw > rl).sum().double(),
-                                torch.tensor(float(len(rw)), dtype=torch.float64, device=info.device)])
+            tot += torch.stack(
+                [
+                    loss.detach().double(),
+                    (rw > rl).sum().double(),
+                    torch.tensor(float(len(rw)), dtype=torch.float64, device=info.device),
+                ]
+            )
         if args.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         optim.step()
         optim.zero_grad(set_to_none=True)
         all_reduce_sum(tot, info)
-        rec = {"step": step + 1, "loss": tot[0].item() / n_groups, "acc": tot[1].item() / max(tot[2].item(), 1),
-               "lr": lr, "step_s": time.perf_counter() - t0}
+        rec = {
+            "step": step + 1,
+            "loss": tot[0].item() / n_groups,
+            "acc": tot[1].item() / max(tot[2].item(), 1),
+            "lr": lr,
+            "step_s": time.perf_counter() - t0,
+        }
         hist["step"].append(step + 1)
         hist["loss"].append(rec["loss"])
         hist["accuracy"].append(rec["acc"])
@@ -221,13 +261,21 @@ def _train(args: RMArgs, info: DistInfo) -> dict[str, Any]:
         logger.log(rec, f"rm {fmt(rec, ['step', 'loss', 'acc', 'lr', 'step_s'])}" if show else None)
         bar.update(1)
         bar.set_postfix_str(f"loss {rec['loss']:.4f} acc {rec['acc']:.2f}")
-        done = step + 1 == total
+        done = step + 1 == end
         if val and ((args.eval_every and (step + 1) % args.eval_every == 0) or done):
             ev = evaluate_rm(model, val, tok, info, args.micro_batch)
             hist["val"].append((step + 1, ev["loss"], ev["accuracy"]))
-            logger.log({"step": step + 1, "val_loss": ev["loss"], "val_accuracy": ev["accuracy"]},
-                       f"rm eval | step {step + 1} | val_loss {ev['loss']:.4f} | val_pairwise_acc {ev['accuracy']:.3f}")
-        if args.out and info.is_main and args.save_every and (step + 1) % args.save_every == 0 and not done:
+            logger.log(
+                {"step": step + 1, "val_loss": ev["loss"], "val_accuracy": ev["accuracy"]},
+                f"rm eval | step {step + 1} | val_loss {ev['loss']:.4f} | val_pairwise_acc {ev['accuracy']:.3f}",
+            )
+        if (
+            args.out
+            and info.is_main
+            and args.save_every
+            and (step + 1) % args.save_every == 0
+            and not done
+        ):
             _save(args, model, tok, optim, step + 1, None)
     bar.close()
     hist["train_time_s"] = time.perf_counter() - t_start
@@ -246,11 +294,17 @@ def _train(args: RMArgs, info: DistInfo) -> dict[str, Any]:
         bias_shift = -before
         hist["demo_mean_before"] = before
         hist["demo_mean_after"] = demo_mean_score(model, demos, tok, info, args.micro_batch * 4)
-        logger.log({"event": "normalise", "demo_mean_before": before, "demo_mean_after": hist["demo_mean_after"]},
-                   f"rm: demonstrations scored mean {before:.4f}; bias shifted so they now score "
-                   f"{hist['demo_mean_after']:.2e}")
+        logger.log(
+            {
+                "event": "normalise",
+                "demo_mean_before": before,
+                "demo_mean_after": hist["demo_mean_after"],
+            },
+            f"rm: demonstrations scored mean {before:.4f}; bias shifted so they now score "
+            f"{hist['demo_mean_after']:.2e}",
+        )
     if args.out and info.is_main:
-        _save(args, model, tok, optim, total, bias_shift)
+        _save(args, model, tok, optim, end, bias_shift)
     logger.close()
     return hist
 
@@ -263,7 +317,9 @@ class _null:
         return False
 
 
-def _save(args: RMArgs, model, tok: ByteTokenizer, optim, step: int, bias_shift: float | None) -> None:
+def _save(
+    args: RMArgs, model, tok: ByteTokenizer, optim, step: int, bias_shift: float | None
+) -> None:
     state = {"optimizer": optim.state_dict(), "step": step, "rng": ckpt.rng_state()}
     extra = {"step": step, "data": str(args.data), "demos": args.demos, "bias_shift": bias_shift}
     ckpt.save_checkpoint(args.out, unwrap(model), tok, "rm", extra, state)

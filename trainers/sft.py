@@ -72,7 +72,9 @@ def sft_loss_sum(model, batch: dict[str, torch.Tensor], device: torch.device) ->
 
 
 @torch.no_grad()
-def evaluate_lm(model: GPT, examples: list, tok: ByteTokenizer, info: DistInfo, batch: int) -> float:
+def evaluate_lm(
+    model: GPT, examples: list, tok: ByteTokenizer, info: DistInfo, batch: int
+) -> float:
     """Mean per-token completion loss over ``examples`` (sharded over ranks, then summed)."""
     was = model.training
     model.eval()
@@ -142,7 +144,9 @@ def _train(args: SFTArgs, info: DistInfo) -> dict[str, Any]:
     else:
         val_prompts = list(train_ds["prompt"][: args.samples])
 
-    plan = StepPlan(len(train), args.micro_batch, args.grad_accum, info.world_size, info.rank, args.seed)
+    plan = StepPlan(
+        len(train), args.micro_batch, args.grad_accum, info.world_size, info.rank, args.seed
+    )
     total = args.max_steps or max(1, math.ceil(args.epochs * plan.steps_per_epoch))
     optim = make_optimizer(model, args.lr, args.weight_decay, device=info.device)
     start = 0
@@ -152,28 +156,45 @@ def _train(args: SFTArgs, info: DistInfo) -> dict[str, Any]:
         ckpt.set_rng_state(state["rng"])
     ddp = DDP(model) if info.enabled else model
     loader = make_loader(
-        train, plan.iter_micro(start, total), partial(collate_sft, pad_id=tok.pad_id), args.num_workers
+        train,
+        plan.iter_micro(start, total),
+        partial(collate_sft, pad_id=tok.pad_id),
+        args.num_workers,
     )
     batches = iter(loader)
     logger = Logger(info, args.out, quiet=args.quiet)
-    bar = progress(total - start, "sft", args.progress and info.is_main)
+    bar = progress(
+        min(total, args.stop_after or total) - start, "sft", args.progress and info.is_main
+    )
     hist: dict[str, Any] = {"step": [], "loss": [], "lr": [], "val": [], "samples": []}
     n_params = unwrap(model).num_params()
-    logger.log({"event": "start", "params": n_params, "train_examples": len(train), "steps": total,
-                "global_batch": plan.global_batch, "world_size": info.world_size},
-               f"sft: {n_params / 1e6:.2f}M params, {len(train)} examples, {total} steps, "
-               f"global batch {plan.global_batch}, {info.world_size} process(es)")
+    logger.log(
+        {
+            "event": "start",
+            "params": n_params,
+            "train_examples": len(train),
+            "steps": total,
+            "global_batch": plan.global_batch,
+            "world_size": info.world_size,
+        },
+        f"sft: {n_params / 1e6:.2f}M params, {len(train)} examples, {total} steps, "
+        f"global batch {plan.global_batch}, {info.world_size} process(es)",
+    )
     wait_s = step_s = 0.0
     tokens_seen = 0
     model.train()
-    for step in range(start, total):
+    end = min(total, args.stop_after) if args.stop_after else total
+    for step in range(start, end):
         t0 = time.perf_counter()
         micro = [next(batches) for _ in range(args.grad_accum)]
         t_data = time.perf_counter() - t0
         counts = torch.tensor(
-            [float(sum(int(b["n_tokens"]) for b in micro)),
-             float(sum(b["input_ids"].numel() for b in micro))],
-            dtype=torch.float64, device=info.device,
+            [
+                float(sum(int(b["n_tokens"]) for b in micro)),
+                float(sum(b["input_ids"].numel() for b in micro)),
+            ],
+            dtype=torch.float64,
+            device=info.device,
         )
         all_reduce_sum(counts, info)
         n_tok = max(counts[0].item(), 1.0)
@@ -190,7 +211,8 @@ def _train(args: SFTArgs, info: DistInfo) -> dict[str, Any]:
             loss_sum += loss.detach().double()
         gnorm = (
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip).item()
-            if args.grad_clip > 0 else float("nan")
+            if args.grad_clip > 0
+            else float("nan")
         )
         optim.step()
         optim.zero_grad(set_to_none=True)
@@ -200,29 +222,48 @@ def _train(args: SFTArgs, info: DistInfo) -> dict[str, Any]:
             wait_s += t_data
             step_s += dt
             tokens_seen += int(counts[1].item())
-        rec = {"step": step + 1, "loss": step_loss, "lr": lr, "grad_norm": gnorm,
-               "tok_s": counts[1].item() / dt, "data_wait": t_data / dt}
+        rec = {
+            "step": step + 1,
+            "loss": step_loss,
+            "lr": lr,
+            "grad_norm": gnorm,
+            "tok_s": counts[1].item() / dt,
+            "data_wait": t_data / dt,
+        }
         hist["step"].append(step + 1)
         hist["loss"].append(step_loss)
         hist["lr"].append(lr)
         show = (step + 1) % max(1, args.log_every) == 0 or step + 1 == total
-        logger.log(rec, f"sft {fmt(rec, ['step', 'loss', 'lr', 'grad_norm', 'tok_s', 'data_wait'])}"
-                   if show else None)
+        logger.log(
+            rec,
+            f"sft {fmt(rec, ['step', 'loss', 'lr', 'grad_norm', 'tok_s', 'data_wait'])}"
+            if show
+            else None,
+        )
         bar.update(1)
         bar.set_postfix_str(f"loss {step_loss:.4f}")
-        done = step + 1 == total
+        done = step + 1 == end
         if val and ((args.eval_every and (step + 1) % args.eval_every == 0) or done):
             vloss = evaluate_lm(model, val, tok, info, args.micro_batch)
             hist["val"].append((step + 1, vloss))
             samples = (
                 sample_text(model, tok, val_prompts, args.sample_tokens, args.seed, info.device)
-                if info.is_main and args.samples else []
+                if info.is_main and args.samples
+                else []
             )
             hist["samples"] = samples
-            logger.log({"step": step + 1, "val_loss": vloss, "samples": samples},
-                       f"sft eval | step {step + 1} | val_loss {vloss:.4f}"
-                       + "".join(f"\n  > {s['prompt'][:60]!r} -> {s['completion'][:120]!r}" for s in samples))
-        if args.out and info.is_main and ((args.save_every and (step + 1) % args.save_every == 0) or done):
+            logger.log(
+                {"step": step + 1, "val_loss": vloss, "samples": samples},
+                f"sft eval | step {step + 1} | val_loss {vloss:.4f}"
+                + "".join(
+                    f"\n  > {s['prompt'][:60]!r} -> {s['completion'][:120]!r}" for s in samples
+                ),
+            )
+        if (
+            args.out
+            and info.is_main
+            and ((args.save_every and (step + 1) % args.save_every == 0) or done)
+        ):
             _save(args, model, tok, optim, step + 1, plan)
     bar.close()
     logger.close()
@@ -234,7 +275,12 @@ def _train(args: SFTArgs, info: DistInfo) -> dict[str, Any]:
 
 def _save(args: SFTArgs, model: GPT, tok: ByteTokenizer, optim, step: int, plan: StepPlan) -> None:
     state = {"optimizer": optim.state_dict(), "step": step, "rng": ckpt.rng_state()}
-    extra = {"step": step, "data": str(args.data), "global_batch": plan.global_batch, "seed": args.seed}
+    extra = {
+        "step": step,
+        "data": str(args.data),
+        "global_batch": plan.global_batch,
+        "seed": args.seed,
+    }
     ckpt.save_checkpoint(args.out, unwrap(model), tok, "sft", extra, state)
 
 

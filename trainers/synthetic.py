@@ -97,18 +97,24 @@ def letters_sft_rows(n: int, seed: int = 0, length: int = 8) -> dict[str, list]:
         rows["id"].append(f"l{seed}-{i}")
         rows["user_id"].append(f"u{i % 13}")
         rows["prompt"].append(f"Say {rng.randint(0, 99)}:")
-        rows["completion"].append("".join(rng.choice(string.ascii_lowercase) for _ in range(length)))
+        rows["completion"].append(
+            "".join(rng.choice(string.ascii_lowercase) for _ in range(length))
+        )
     return rows
 
 
-def vowel_ranking_rows(n: int, k: int, seed: int = 0, length: int = 8, ties: bool = False) -> dict[str, list]:
+def vowel_ranking_rows(
+    n: int, k: int, seed: int = 0, length: int = 8, ties: bool = False
+) -> dict[str, list]:
     """K completions per prompt with strictly fewer vowels down the list (best first).
 
     Completion ``j`` has ``round(length * (k-1-j)/(k-1))`` vowels. With ``ties`` some rows repeat a
     vowel count and share a rank (``has_ties``), which the RM loss must skip.
     """
     rng = random.Random(seed)
-    rows: dict[str, list] = {k_: [] for k_ in ("id", "user_id", "prompt", "completions", "ranks", "has_ties")}
+    rows: dict[str, list] = {
+        k_: [] for k_ in ("id", "user_id", "prompt", "completions", "ranks", "has_ties")
+    }
     for i in range(n):
         counts = [round(length * (k - 1 - j) / (k - 1)) for j in range(k)]
         if ties and i % 5 == 0:
@@ -127,7 +133,9 @@ def vowel_ranking_rows(n: int, k: int, seed: int = 0, length: int = 8, ties: boo
     return rows
 
 
-def vowel_ranking(path: str | Path, k: int = 4, n_train: int = 256, n_val: int = 64, seed: int = 0, **kw) -> Path:
+def vowel_ranking(
+    path: str | Path, k: int = 4, n_train: int = 256, n_val: int = 64, seed: int = 0, **kw
+) -> Path:
     return save_dataset_dict(
         path,
         "ranking",
@@ -149,5 +157,11 @@ def ppo_prompts(path: str | Path, n_train: int = 128, n_val: int = 16, seed: int
         }
 
     return save_dataset_dict(
-        path, "ppo", {"train": rows(n_train, seed), "validation": rows(n_val, seed + 1000), "test": rows(4, seed + 2000)}
+        path,
+        "ppo",
+        {
+            "train": rows(n_train, seed),
+            "validation": rows(n_val, seed + 1000),
+            "test": rows(4, seed + 2000),
+        },
     )
