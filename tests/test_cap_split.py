@@ -15,7 +15,14 @@ def users_frame(counts: dict[str, int]) -> pl.DataFrame:
     rows = []
     for user, n in counts.items():
         for i in range(n):
-            rows.append({"id": f"{user}-{i}", "user_id": user, "prompt": f"p {user} {i}", "created_at": start + timedelta(hours=i)})
+            rows.append(
+                {
+                    "id": f"{user}-{i}",
+                    "user_id": user,
+                    "prompt": f"p {user} {i}",
+                    "created_at": start + timedelta(hours=i),
+                }
+            )
     # interleave users so input order is not grouped
     return pl.DataFrame(rows).sample(fraction=1.0, shuffle=True, seed=1)
 
@@ -39,7 +46,9 @@ def test_cap_random_is_seeded_and_deterministic():
     assert a != cap(data, 10, seed=4).kept["id"].to_list()
 
 
-@pytest.mark.parametrize(("keep", "expected"), [("earliest", range(0, 4)), ("latest", range(16, 20))])
+@pytest.mark.parametrize(
+    ("keep", "expected"), [("earliest", range(0, 4)), ("latest", range(16, 20))]
+)
 def test_cap_earliest_and_latest(keep, expected):
     result = cap(users_frame({"u": 20}), 4, keep=keep)
     assert sorted(result.kept["id"].to_list()) == sorted(f"u-{i}" for i in expected)
@@ -53,7 +62,9 @@ def test_cap_by_other_column():
 def zipf_users(n_rows=20_000, seed=0):
     rng = np.random.default_rng(seed)
     users = rng.zipf(1.6, n_rows) % 3000
-    return pl.DataFrame({"id": [str(i) for i in range(n_rows)], "user_id": [f"u{u}" for u in users]})
+    return pl.DataFrame(
+        {"id": [str(i) for i in range(n_rows)], "user_id": [f"u{u}" for u in users]}
+    )
 
 
 @pytest.mark.parametrize("strategy", ["balanced", "hash"])

@@ -29,7 +29,9 @@ def test_normalize_cases(raw, expected):
 def test_polars_and_python_normalisation_agree_on_random_unicode():
     rng = random.Random(7)
     alphabet = [
-        chr(c) for c in range(0x20000) if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c)) != "Cn"
+        chr(c)
+        for c in range(0x20000)
+        if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c)) != "Cn"
     ]
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
     got = pl.DataFrame({"t": texts}).select(normalize_expr(pl.col("t")))["t"].to_list()
@@ -43,7 +45,23 @@ def test_prefix_key_is_whole_text_when_short_and_truncated_when_long():
 
 def test_fast_dedup_keys_equal_the_reference_on_tricky_texts():
     rng = random.Random(3)
-    pieces = ["a", "B", " ", "\t", "\n", "\x1c", "\u00a0", "\u3000", "É", "ﬁ", "Σ", "ς", "\u0301", "x" * 50, " " * 300]
+    pieces = [
+        "a",
+        "B",
+        " ",
+        "\t",
+        "\n",
+        "\x1c",
+        "\u00a0",
+        "\u3000",
+        "É",
+        "ﬁ",
+        "Σ",
+        "ς",
+        "\u0301",
+        "x" * 50,
+        " " * 300,
+    ]
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(4000)]
     texts += ["a" + " " * 500 + "b" * 200, "Z" * 99 + " " * 1000 + "tail"]
     for prefix in (1, 7, 100, None):

@@ -20,10 +20,14 @@ def test_flat_sample_import_accounts_for_every_message(tmp_path, run_cli):
     stats = read_json(tmp_path / "prompts.parquet.stats.json")
     messages = _messages()
     assert stats["rows_in"] == len(messages)
-    assert stats["rows_in"] == stats["rows_kept"] + sum(stats["removed"].values()) + sum(stats["rejected"].values())
+    assert stats["rows_in"] == stats["rows_kept"] + sum(stats["removed"].values()) + sum(
+        stats["rejected"].values()
+    )
     assert stats["removed"]["deleted"] > 0 and stats["removed"]["review_failed"] > 0
     ids = {m["message_id"] for m in messages}
-    assert stats["removed"]["orphan"] == sum(1 for m in messages if m["parent_id"] and m["parent_id"] not in ids)
+    assert stats["removed"]["orphan"] == sum(
+        1 for m in messages if m["parent_id"] and m["parent_id"] not in ids
+    )
 
     frame = pl.read_parquet(out)
     by_id = {m["message_id"]: m for m in messages}
@@ -32,10 +36,16 @@ def test_flat_sample_import_accounts_for_every_message(tmp_path, run_cli):
         assert source["role"] == "prompter" and source["parent_id"] is None
         assert row["user_id"] == source["user_id"] and row["prompt"] == source["text"]
         replies = [
-            m for m in messages
-            if m["parent_id"] == row["id"] and not m["deleted"] and m["review_result"] is not False and m["rank"] is not None
+            m
+            for m in messages
+            if m["parent_id"] == row["id"]
+            and not m["deleted"]
+            and m["review_result"] is not False
+            and m["rank"] is not None
         ]
-        expected = [{"text": m["text"], "rank": m["rank"]} for m in sorted(replies, key=lambda m: m["rank"])]
+        expected = [
+            {"text": m["text"], "rank": m["rank"]} for m in sorted(replies, key=lambda m: m["rank"])
+        ]
         assert (row["completions"] or []) == expected
         if expected:
             assert row["completion"] == expected[0]["text"]
@@ -51,12 +61,33 @@ def test_nested_trees_without_user_ids_use_the_tree_id(tmp_path):
     tree = {
         "message_tree_id": "t1",
         "prompt": {
-            "message_id": "p1", "text": "Root prompt", "role": "prompter", "deleted": False, "review_result": True,
+            "message_id": "p1",
+            "text": "Root prompt",
+            "role": "prompter",
+            "deleted": False,
+            "review_result": True,
             "replies": [
-                {"message_id": f"a{r}", "text": f"reply {r}", "role": "assistant", "rank": r, "deleted": False,
-                 "review_result": True, "replies": []}
+                {
+                    "message_id": f"a{r}",
+                    "text": f"reply {r}",
+                    "role": "assistant",
+                    "rank": r,
+                    "deleted": False,
+                    "review_result": True,
+                    "replies": [],
+                }
                 for r in (2, 0, 1)
-            ] + [{"message_id": "gone", "text": "x", "role": "assistant", "rank": 3, "deleted": True, "replies": []}],
+            ]
+            + [
+                {
+                    "message_id": "gone",
+                    "text": "x",
+                    "role": "assistant",
+                    "rank": 3,
+                    "deleted": True,
+                    "replies": [],
+                }
+            ],
         },
     }
     path = write_jsonl(tmp_path / "trees.jsonl", [tree, "{broken"])

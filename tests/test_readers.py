@@ -13,8 +13,20 @@ from curate.schemas import polars_schema
 from tests.conftest import write_jsonl
 
 ROWS = [
-    {"id": "a", "user_id": "u1", "prompt": "Write a poem", "created_at": "2023-01-02T03:04:05Z", "extra": 1},
-    {"id": "b", "user_id": "u2", "prompt": "Explain gravity", "created_at": "2023-01-02T03:04:05+02:00", "extra": 2},
+    {
+        "id": "a",
+        "user_id": "u1",
+        "prompt": "Write a poem",
+        "created_at": "2023-01-02T03:04:05Z",
+        "extra": 1,
+    },
+    {
+        "id": "b",
+        "user_id": "u2",
+        "prompt": "Explain gravity",
+        "created_at": "2023-01-02T03:04:05+02:00",
+        "extra": 2,
+    },
 ]
 
 
@@ -47,7 +59,9 @@ def test_every_format_reads_the_same_rows(tmp_path, fmt):
         path.write_text(json.dumps(frame.to_dicts()))
     elif fmt == "jsonl.gz":
         path = tmp_path / "in.jsonl.gz"
-        path.write_bytes(gzip.compress(b"\n".join(json.dumps(r).encode() for r in frame.to_dicts())))
+        path.write_bytes(
+            gzip.compress(b"\n".join(json.dumps(r).encode() for r in frame.to_dicts()))
+        )
     else:
         path = tmp_path / "hf"
         datasets.DatasetDict({"train": datasets.Dataset.from_polars(frame)}).save_to_disk(str(path))
@@ -94,7 +108,9 @@ def test_bad_rows_are_rejected_with_reason_and_line_and_nothing_is_lost(tmp_path
     path = write_jsonl(tmp_path / "in.jsonl", [line for line, _ in BAD_LINES])
     result = read_prompts(path, ReadOptions(max_prompt_chars=1000))
     expected = {i + 1: reason for i, (_, reason) in enumerate(BAD_LINES) if reason}
-    got = dict(zip(result.rejects["line"].to_list(), result.rejects["reason"].to_list(), strict=True))
+    got = dict(
+        zip(result.rejects["line"].to_list(), result.rejects["reason"].to_list(), strict=True)
+    )
     assert got == expected
     assert result.frame.height + result.rejects.height == len(BAD_LINES) == result.rows_in
     assert set(result.rejects["source"].to_list()) == {str(path)}
@@ -103,7 +119,10 @@ def test_bad_rows_are_rejected_with_reason_and_line_and_nothing_is_lost(tmp_path
 
 
 def test_huge_line_is_rejected_without_parsing(tmp_path):
-    path = write_jsonl(tmp_path / "in.jsonl", [{"user_id": "u", "prompt": "y" * 10_000}, {"user_id": "u", "prompt": "ok"}])
+    path = write_jsonl(
+        tmp_path / "in.jsonl",
+        [{"user_id": "u", "prompt": "y" * 10_000}, {"user_id": "u", "prompt": "ok"}],
+    )
     result = read_prompts(path, ReadOptions(max_line_bytes=1000))
     assert result.rejects["reason"].to_list() == ["row_too_large"]
     assert result.frame["prompt"].to_list() == ["ok"]
@@ -136,7 +155,11 @@ def test_wrong_column_type_in_parquet_is_a_clear_error(tmp_path):
 
 
 def test_derived_ids_are_stable_and_distinct_for_repeated_rows(tmp_path):
-    rows = [{"user_id": "u", "prompt": "same"}, {"user_id": "u", "prompt": "same"}, {"user_id": "v", "prompt": "same"}]
+    rows = [
+        {"user_id": "u", "prompt": "same"},
+        {"user_id": "u", "prompt": "same"},
+        {"user_id": "v", "prompt": "same"},
+    ]
     path = write_jsonl(tmp_path / "in.jsonl", rows)
     first = read_prompts(path).frame["id"].to_list()
     again = read_prompts(path).frame["id"].to_list()
@@ -149,7 +172,10 @@ def test_unix_seconds_and_naive_times_are_utc(tmp_path):
         {"user_id": "u", "prompt": "b", "created_at": "2024-03-01 12:00:00"},
     ]
     frame = read_prompts(write_jsonl(tmp_path / "in.jsonl", rows)).frame
-    assert [t.isoformat() for t in frame["created_at"]] == ["1970-01-01T00:00:00+00:00", "2024-03-01T12:00:00+00:00"]
+    assert [t.isoformat() for t in frame["created_at"]] == [
+        "1970-01-01T00:00:00+00:00",
+        "2024-03-01T12:00:00+00:00",
+    ]
 
 
 def test_unknown_extension_is_a_clear_error(tmp_path):
