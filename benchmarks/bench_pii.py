@@ -122,7 +122,9 @@ def main() -> None:
     m_stock0 = pii_corpus.score(samples, at_threshold(base_spans, 0.0))
     m_stock5 = pii_corpus.score(samples, at_threshold(base_spans, 0.5))
     print()
-    print(f"{'generated corpus':28} {'recall':>7} {'exact':>7} {'span prec':>9} {'clean flagged':>13}")
+    print(
+        f"{'generated corpus':28} {'recall':>7} {'exact':>7} {'span prec':>9} {'clean flagged':>13}"
+    )
     for name, m in (
         ("curate pii (threshold 0.5)", m_ours),
         ("stock presidio (default 0)", m_stock0),

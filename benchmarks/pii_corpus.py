@@ -40,11 +40,28 @@ class Sample:
 # ---------------------------------------------------------------- clean, prompt-like text
 
 _TOPICS = [
-    "the French Revolution", "photosynthesis", "a sourdough starter", "Kubernetes pods",
-    "the stock market", "black holes", "my cover letter", "a wedding toast", "Rust lifetimes",
-    "a marathon plan", "climate change", "the Roman Empire", "a birthday poem", "SQL joins",
-    "machine learning", "the water cycle", "a job interview", "quantum computing",
-    "a vegan lasagna", "the Pythagorean theorem", "a small garden", "interest rates",
+    "the French Revolution",
+    "photosynthesis",
+    "a sourdough starter",
+    "Kubernetes pods",
+    "the stock market",
+    "black holes",
+    "my cover letter",
+    "a wedding toast",
+    "Rust lifetimes",
+    "a marathon plan",
+    "climate change",
+    "the Roman Empire",
+    "a birthday poem",
+    "SQL joins",
+    "machine learning",
+    "the water cycle",
+    "a job interview",
+    "quantum computing",
+    "a vegan lasagna",
+    "the Pythagorean theorem",
+    "a small garden",
+    "interest rates",
 ]
 _CLEAN_TEMPLATES = [
     "Explain {topic} to a {age}-year-old in {n} sentences.",
@@ -158,27 +175,109 @@ def _clean_text(r: random.Random) -> str:
 
 # ---------------------------------------------------------------- planted values
 
-_FIRST = ["anna", "ben", "carla", "dmitri", "emeka", "fatima", "george", "hana", "ivan", "julia",
-          "kenji", "lena", "marco", "nadia", "oscar", "priya", "quinn", "rosa", "sven", "tariq"]
-_LAST = ["smith", "müller", "garcia", "okafor", "tanaka", "kowalski", "nguyen", "rossi",
-         "johansson", "dubois", "patel", "kim", "silva", "ivanova", "obrien", "novak"]
-_DOMAINS = ["gmail.com", "example.org", "outlook.com", "company.co.uk", "uni-heidelberg.de",
-            "mail.ru", "yahoo.co.jp", "proton.me", "acme-corp.io", "stanford.edu", "web.de"]
+_FIRST = [
+    "anna",
+    "ben",
+    "carla",
+    "dmitri",
+    "emeka",
+    "fatima",
+    "george",
+    "hana",
+    "ivan",
+    "julia",
+    "kenji",
+    "lena",
+    "marco",
+    "nadia",
+    "oscar",
+    "priya",
+    "quinn",
+    "rosa",
+    "sven",
+    "tariq",
+]
+_LAST = [
+    "smith",
+    "müller",
+    "garcia",
+    "okafor",
+    "tanaka",
+    "kowalski",
+    "nguyen",
+    "rossi",
+    "johansson",
+    "dubois",
+    "patel",
+    "kim",
+    "silva",
+    "ivanova",
+    "obrien",
+    "novak",
+]
+_DOMAINS = [
+    "gmail.com",
+    "example.org",
+    "outlook.com",
+    "company.co.uk",
+    "uni-heidelberg.de",
+    "mail.ru",
+    "yahoo.co.jp",
+    "proton.me",
+    "acme-corp.io",
+    "stanford.edu",
+    "web.de",
+]
 
 
 def _email(r: random.Random) -> str:
     first, last = r.choice(_FIRST), r.choice(_LAST).replace("ü", "u")
     local = r.choice(
-        [f"{first}.{last}", f"{first}{r.randint(1, 99)}", f"{first[0]}{last}",
-         f"{first}_{last}", f"{first}+news", f"{last}.{first}{r.randint(70, 99)}"]
+        [
+            f"{first}.{last}",
+            f"{first}{r.randint(1, 99)}",
+            f"{first[0]}{last}",
+            f"{first}_{last}",
+            f"{first}+news",
+            f"{last}.{first}{r.randint(70, 99)}",
+        ]
     )
     return f"{local}@{r.choice(_DOMAINS)}"
 
 
-_PHONE_REGIONS_NATIONAL = ["US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "NL", "MX",
-                           "JP", "CA", "CH", "SE"]
-_PHONE_REGIONS_INTL = _PHONE_REGIONS_NATIONAL + ["ZA", "SG", "KR", "AR", "PL", "IE", "NG",
-                                                 "AE", "NZ", "PT", "TR", "EG", "PH", "BE"]
+_PHONE_REGIONS_NATIONAL = [
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "IN",
+    "BR",
+    "AU",
+    "ES",
+    "IT",
+    "NL",
+    "MX",
+    "JP",
+    "CA",
+    "CH",
+    "SE",
+]
+_PHONE_REGIONS_INTL = _PHONE_REGIONS_NATIONAL + [
+    "ZA",
+    "SG",
+    "KR",
+    "AR",
+    "PL",
+    "IE",
+    "NG",
+    "AE",
+    "NZ",
+    "PT",
+    "TR",
+    "EG",
+    "PH",
+    "BE",
+]
 
 
 def _valid_number(r: random.Random, region: str) -> phonenumbers.PhoneNumber:
@@ -206,8 +305,16 @@ def _phone(r: random.Random) -> str:
         number = _valid_number(r, "US")
         d = str(number.national_number)
         a, b, c = d[:3], d[3:6], d[6:]
-        return r.choice([f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"+1 {a} {b} {c}",
-                         f"+1-{a}-{b}-{c}", f"1-{a}-{b}-{c}"])
+        return r.choice(
+            [
+                f"({a}) {b}-{c}",
+                f"{a}-{b}-{c}",
+                f"{a}.{b}.{c}",
+                f"+1 {a} {b} {c}",
+                f"+1-{a}-{b}-{c}",
+                f"1-{a}-{b}-{c}",
+            ]
+        )
     if style < 0.6:
         region = r.choice(_PHONE_REGIONS_NATIONAL)
         number = _valid_number(r, region)
@@ -223,15 +330,37 @@ def _phone(r: random.Random) -> str:
 
 # (prefix, length) per network; prefixes chosen inside each network's issuer range
 _CARD_SPECS = [
-    ("4", 16), ("4", 13), ("4", 19),  # Visa
-    ("51", 16), ("55", 16), ("2221", 16), ("2720", 16), ("23", 16), ("26", 16),  # Mastercard
-    ("34", 15), ("37", 15),  # Amex
-    ("6011", 16), ("65", 16), ("644", 16), ("6011", 19),  # Discover
-    ("36", 14), ("300", 14), ("305", 14),  # Diners
-    ("3528", 16), ("3589", 16), ("1800", 15), ("2131", 15),  # JCB
-    ("5018", 12), ("6304", 12), ("6759", 16), ("5020", 19), ("6762", 13),  # Maestro
-    ("62", 16), ("62", 19),  # UnionPay
-    ("2200", 16), ("2204", 16),  # Mir
+    ("4", 16),
+    ("4", 13),
+    ("4", 19),  # Visa
+    ("51", 16),
+    ("55", 16),
+    ("2221", 16),
+    ("2720", 16),
+    ("23", 16),
+    ("26", 16),  # Mastercard
+    ("34", 15),
+    ("37", 15),  # Amex
+    ("6011", 16),
+    ("65", 16),
+    ("644", 16),
+    ("6011", 19),  # Discover
+    ("36", 14),
+    ("300", 14),
+    ("305", 14),  # Diners
+    ("3528", 16),
+    ("3589", 16),
+    ("1800", 15),
+    ("2131", 15),  # JCB
+    ("5018", 12),
+    ("6304", 12),
+    ("6759", 16),
+    ("5020", 19),
+    ("6762", 13),  # Maestro
+    ("62", 16),
+    ("62", 19),  # UnionPay
+    ("2200", 16),
+    ("2204", 16),  # Mir
 ]
 
 
@@ -254,9 +383,7 @@ def _card(r: random.Random) -> str:
     sep = r.choice(["", " ", "-"])
     if not sep:
         return digits
-    if length == 15 and prefix in ("34", "37"):
-        groups = [digits[:4], digits[4:10], digits[10:]]
-    elif length == 14:
+    if length == 14 or (length == 15 and prefix in ("34", "37")):  # 4-6-4 / 4-6-5
         groups = [digits[:4], digits[4:10], digits[10:]]
     else:
         groups = [digits[i : i + 4] for i in range(0, length, 4)]
@@ -283,8 +410,16 @@ def _ip(r: random.Random) -> str:
 
 
 _IBAN_BBAN = {  # country -> BBAN layout: n digits, a upper-case letters, c alphanumerics
-    "DE": "18n", "GB": "4a,14n", "FR": "10n,11c,2n", "NL": "4a,10n", "ES": "20n",
-    "IT": "1a,10n,12c", "BE": "12n", "CH": "5n,12c", "AT": "16n", "PL": "24n",
+    "DE": "18n",
+    "GB": "4a,14n",
+    "FR": "10n,11c,2n",
+    "NL": "4a,10n",
+    "ES": "20n",
+    "IT": "1a,10n,12c",
+    "BE": "12n",
+    "CH": "5n,12c",
+    "AT": "16n",
+    "PL": "24n",
 }
 
 
@@ -293,8 +428,11 @@ def _iban(r: random.Random) -> str:
     bban = ""
     for part in _IBAN_BBAN[country].split(","):
         n, kind = int(part[:-1]), part[-1]
-        pool = {"n": string.digits, "a": string.ascii_uppercase,
-                "c": string.digits + string.ascii_uppercase}[kind]
+        pool = {
+            "n": string.digits,
+            "a": string.ascii_uppercase,
+            "c": string.digits + string.ascii_uppercase,
+        }[kind]
         bban += "".join(r.choice(pool) for _ in range(n))
     numeric = "".join(str(int(ch, 36)) for ch in bban + country + "00")
     check = 98 - int(numeric) % 97
@@ -315,20 +453,49 @@ _MAKERS = {
 
 # Sentences that carry the value; about a third without any context word.
 _PLANT_TEMPLATES = {
-    "EMAIL_ADDRESS": ["My email is {v}.", "Send the draft to {v} when done.", "cc {v} please",
-                      "Reply to {v} with the summary.", "Contact: {v}"],
-    "PHONE_NUMBER": ["Call me at {v} tomorrow.", "My number is {v}.", "Text {v} if late.",
-                     "Phone: {v}", "You can reach me on {v} after 5pm.", "Mobile {v}",
-                     "Ping {v} once the draft is ready.", "Book it under {v}, thanks."],
-    "CREDIT_CARD": ["Charge it to my card {v}.", "Card number: {v}, exp 09/27.",
-                    "Use {v} for the payment.", "Here is my visa {v}",
-                    "Pay with {v} please."],
-    "US_SSN": ["My SSN is {v}.", "Social security number: {v}", "SSN {v} on the form",
-               "Fill in the form with {v} as my social security number."],
-    "IP_ADDRESS": ["The server at {v} is down.", "Why can't I ping {v}?", "Block IP {v} now.",
-                   "Requests from {v} get 403 errors.", "ssh into {v} fails."],
-    "IBAN_CODE": ["Transfer the money to IBAN {v}.", "My bank account is {v}.",
-                  "Wire it to {v} by Friday.", "IBAN: {v}"],
+    "EMAIL_ADDRESS": [
+        "My email is {v}.",
+        "Send the draft to {v} when done.",
+        "cc {v} please",
+        "Reply to {v} with the summary.",
+        "Contact: {v}",
+    ],
+    "PHONE_NUMBER": [
+        "Call me at {v} tomorrow.",
+        "My number is {v}.",
+        "Text {v} if late.",
+        "Phone: {v}",
+        "You can reach me on {v} after 5pm.",
+        "Mobile {v}",
+        "Ping {v} once the draft is ready.",
+        "Book it under {v}, thanks.",
+    ],
+    "CREDIT_CARD": [
+        "Charge it to my card {v}.",
+        "Card number: {v}, exp 09/27.",
+        "Use {v} for the payment.",
+        "Here is my visa {v}",
+        "Pay with {v} please.",
+    ],
+    "US_SSN": [
+        "My SSN is {v}.",
+        "Social security number: {v}",
+        "SSN {v} on the form",
+        "Fill in the form with {v} as my social security number.",
+    ],
+    "IP_ADDRESS": [
+        "The server at {v} is down.",
+        "Why can't I ping {v}?",
+        "Block IP {v} now.",
+        "Requests from {v} get 403 errors.",
+        "ssh into {v} fails.",
+    ],
+    "IBAN_CODE": [
+        "Transfer the money to IBAN {v}.",
+        "My bank account is {v}.",
+        "Wire it to {v} by Friday.",
+        "IBAN: {v}",
+    ],
 }
 
 

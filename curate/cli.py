@@ -285,6 +285,80 @@ def cap(
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output .parquet or .jsonl.",
+)
+@click.option(
+    "--action",
+    type=click.Choice(["drop", "redact", "flag"]),
+    default="drop",
+    show_default=True,
+    help="drop rows with PII; redact spans to <ENTITY_TYPE>; flag: keep text, add pii_entities.",
+)
+@click.option(
+    "--entities",
+    default=None,
+    help="Comma-separated presidio entity types [default: EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, "
+    "US_SSN, IP_ADDRESS, IBAN_CODE; + PERSON, LOCATION with --ner-model].",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Minimum presidio score.",
+)
+@click.option(
+    "--workers", type=click.IntRange(1), default=None, help="Worker processes [default: all cores]."
+)
+@click.option(
+    "--ner-model",
+    default=None,
+    help="spaCy pipeline (installed name or folder) to find names and locations.",
+)
+@click.option(
+    "--column",
+    "extra_columns",
+    multiple=True,
+    help="Also screen this text column (repeatable), e.g. completion.",
+)
+@click.option(
+    "--removed",
+    type=click.Path(dir_okay=False),
+    help="Write dropped rows (with entity types) here.",
+)
+@_io_options
+@_friendly_errors
+def pii(
+    inputs: tuple[str, ...],
+    output: str,
+    action: str,
+    entities: str | None,
+    threshold: float,
+    workers: int | None,
+    ner_model: str | None,
+    extra_columns: tuple[str, ...],
+    removed: str | None,
+    **kwargs: Any,
+) -> None:
+    """Screen prompts for personally identifiable information with presidio-analyzer, fully offline.
+
+    Matched values never appear in logs, stats or summaries: only entity types and counts.
+    """
+    from curate.commands import run_pii
+
+    io, reporter = _io(kwargs, removed)
+    columns = ("prompt", *[c for c in extra_columns if c != "prompt"])
+    chosen = tuple(e.strip() for e in entities.split(",") if e.strip()) if entities else None
+    run_pii(inputs, output, action, chosen, threshold, workers, ner_model, columns, io, reporter)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder."
 )
 @click.option(

@@ -23,6 +23,7 @@ from curate.stats import StepStats, load_upstream, stats_path
 from curate.step import StepResult
 
 OUTPUT_SUFFIXES = (".parquet", *JSONL_SUFFIXES)
+RANKED_TEXT = "__ranked_completions_text"
 
 
 @dataclass
@@ -466,3 +467,67 @@ def run_import_pairs(
     data = stats.to_dict()
     reporter.summary(data)
     return data
+
+
+def run_pii(
+    inputs,
+    output,
+    action="drop",
+    entities=None,
+    threshold=0.5,
+    workers=None,
+    ner_model=None,
+    columns=("prompt",),
+    io=None,
+    reporter=None,
+) -> dict[str, Any]:
+    """Screen prompts (and other text columns) for PII: drop, redact or flag (see :mod:`curate.pii`)."""
+    from curate.pii import screen_frame
+
+    reporter = reporter or Reporter(quiet=True)
+
+    ranked = "completions" in columns
+    if ranked and action != "drop":
+        raise CurateError("the ranked `completions` list can be screened with --action drop only")
+
+    def transform(frame: pl.DataFrame) -> StepResult:
+        for column in columns:
+            if column not in frame.columns:
+                raise CurateError(
+                    f"column '{column}' not found; --column takes one of: {', '.join(frame.columns)}"
+                )
+        screened = [c if c != "completions" else RANKED_TEXT for c in columns]
+        if (
+            ranked
+        ):  # every ranked reply, one text per row, so a PII value in any of them drops the row
+            texts = (
+                pl.col("completions").list.eval(pl.element().struct.field("text")).list.join("\n\n")
+            )
+            frame = frame.with_columns(texts.fill_null("").alias(RANKED_TEXT))
+        result = screen_frame(
+            frame,
+            columns=tuple(screened),
+            action=action,
+            entities=entities,
+            threshold=threshold,
+            workers=workers,
+            ner_model=ner_model,
+        )
+        if ranked:
+            result.kept = result.kept.drop(RANKED_TEXT)
+            result.removed = result.removed.drop(RANKED_TEXT)
+        return result
+
+    options = {
+        "action": action,
+        "entities": list(entities) if entities else None,
+        "threshold": threshold,
+        "workers": workers,
+        "ner_model": str(ner_model) if ner_model else None,
+        "columns": list(columns),
+    }
+    stats = run_frame_step("pii", inputs, output, transform, options, io, reporter)
+    note = stats["extra"].get("note")
+    if note:
+        reporter.warn(note)
+    return stats

@@ -74,6 +74,20 @@ def _cap(source: str, out: Path, options: dict[str, Any], reporter: Reporter):
     )
 
 
+@register("pii")
+def _pii(source: str, out: Path, options: dict[str, Any], reporter: Reporter):
+    from curate.commands import run_pii
+
+    options = dict(options)
+    for key in ("entities", "columns"):
+        if isinstance(options.get(key), str):
+            options[key] = tuple(part.strip() for part in options[key].split(","))
+    target = out / "04-pii.parquet"
+    return _call(run_pii, "pii", options, inputs=[source], output=target, reporter=reporter), str(
+        target
+    )
+
+
 @register("split")
 def _split(source: str, out: Path, options: dict[str, Any], reporter: Reporter):
     from curate.commands import run_split

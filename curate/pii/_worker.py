@@ -51,16 +51,26 @@ def init_worker(entities: tuple[str, ...], ner_model: str | None) -> None:
 
 def analyze_batch(args) -> list[list[tuple[str, int, int, float]]]:
     """Analyse one batch: ``(threshold, [(key, text, entity subset or None), ...])``."""
+    threshold, items = args
+    return analyze_items(_STATE["engine"], items, threshold)
+
+
+def analyze_items(engine, items, threshold: float) -> list[list[tuple[str, int, int, float]]]:
+    """Analyse ``(key, text, subset)`` items; a failure raises :class:`ScreeningError`.
+
+    The error names the row and the exception type only. It is raised outside the ``except``
+    block so that the original exception (whose message may quote the text) is not attached
+    as ``__context__`` either.
+    """
     from curate.pii.engine import analyze_text
 
-    threshold, items = args
-    engine = _STATE["engine"]
     out = []
     for key, text, subset in items:
+        failure = None
         try:
             out.append(analyze_text(engine, text, threshold, subset))
         except Exception as exc:  # never let a matched value travel in a message
-            raise ScreeningError(
-                f"PII analysis failed on {key} ({type(exc).__name__}); text not shown"
-            ) from None
+            failure = type(exc).__name__
+        if failure is not None:
+            raise ScreeningError(f"PII analysis failed on {key} ({failure}); text not shown")
     return out

@@ -15,6 +15,7 @@ Build the engine once per process with :func:`get_engine` (cached) and call
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import types
@@ -164,6 +165,7 @@ class Engine:
     analyzer: object
     entities: tuple[str, ...]
     ner: bool
+    phone_recognizer: object
 
 
 def build_engine(entities: tuple[str, ...], ner_model: str | None = None) -> Engine:
@@ -188,7 +190,8 @@ def build_engine(entities: tuple[str, ...], ner_model: str | None = None) -> Eng
         if type(rec).__name__ not in _REPLACED and type(rec).__name__ != "SpacyRecognizer"
     ]
     registry.add_recognizer(CardRecognizer())
-    registry.add_recognizer(PhoneNumberRecognizer())
+    phone = PhoneNumberRecognizer()
+    registry.add_recognizer(phone)
     registry.add_recognizer(CaseInsensitiveIbanRecognizer())
     if ner_model is not None:
         registry.add_nlp_recognizer(nlp_engine=nlp_engine)
@@ -203,12 +206,21 @@ def build_engine(entities: tuple[str, ...], ner_model: str | None = None) -> Eng
             f"entity types not supported by this engine: {unsupported}"
             + ("; PERSON/LOCATION need --ner-model" if ner_model is None else "")
         )
-    return Engine(analyzer=analyzer, entities=tuple(entities), ner=ner_model is not None)
+    return Engine(
+        analyzer=analyzer,
+        entities=tuple(entities),
+        ner=ner_model is not None,
+        phone_recognizer=phone,
+    )
+
+
+def get_engine(entities, ner_model: str | None = None) -> Engine:
+    """The engine for these settings, built once per process."""
+    return _cached_engine(tuple(entities), None if ner_model is None else str(ner_model))
 
 
 @lru_cache(maxsize=4)
-def get_engine(entities: tuple[str, ...], ner_model: str | None = None) -> Engine:
-    """The engine for these settings, built once per process."""
+def _cached_engine(entities: tuple[str, ...], ner_model: str | None) -> Engine:
     return build_engine(entities, ner_model)
 
 
@@ -273,6 +285,9 @@ def analyze_text(
     wanted = list(engine.entities if entities is None else entities)
     if not wanted or not text:
         return []
+    # phone scores are final when the recognizer returns them (it applies context itself), so
+    # it can drop what cannot reach the threshold; saves presidio's context pass on them
+    engine.phone_recognizer.min_score = threshold
     raw = engine.analyzer.analyze(
         text=text,
         language="en",
@@ -294,14 +309,15 @@ def analyze_text(
 
 
 class _RedactArgs(logging.Filter):
-    """Hide the arguments of presidio's log records: some carry the analysed text."""
+    """Drop the arguments of presidio's log records: some carry the analysed text.
+
+    The record keeps its message template (placeholders stay unformatted).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            if isinstance(record.args, dict):
-                record.args = {k: "<redacted>" for k in record.args}
-            else:
-                record.args = tuple("<redacted>" for _ in record.args)
+            record.msg = str(record.msg)
+            record.args = None
         return True
 
 
@@ -320,13 +336,14 @@ _WARM_UP_TEXT = (
 
 def warm_up(engine: Engine) -> None:
     """Load what presidio and phonenumbers load lazily, so the first real text is not slow."""
+    if getattr(engine, "warm", False):
+        return
     import phonenumbers
 
     from curate.pii.recognizers import NATIONAL_REGIONS
 
     for region in NATIONAL_REGIONS:
-        try:
+        with contextlib.suppress(phonenumbers.NumberParseException):
             phonenumbers.is_valid_number(phonenumbers.parse("0301234567", region))
-        except phonenumbers.NumberParseException:
-            pass
     analyze_text(engine, _WARM_UP_TEXT, 0.0)
+    engine.warm = True

@@ -51,9 +51,7 @@ GATES: dict[str, str] = {
     "EMAIL_ADDRESS": "@",
     # IPv4 (also inside IPv4-mapped/embedded IPv6), any IPv6 with "::", or a full 8-group IPv6
     "IP_ADDRESS": (
-        "[0-9][.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]"
-        "|::"
-        "|[0-9A-Fa-f](?::[0-9A-Fa-f]{1,4}){7}"
+        "[0-9][.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]|::|[0-9A-Fa-f](?::[0-9A-Fa-f]{1,4}){7}"
     ),
     # presidio's IBAN pattern, [A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2,6}..., applied to the text
     # with ASCII words containing a digit upper-cased (so: ASCII letters of either case)

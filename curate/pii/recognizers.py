@@ -209,7 +209,6 @@ PHONE_CONTEXT = frozenset(
         "number",
         "hotline",
         "answering",
-        "answer",
         "message",
         "messages",
         "voicemail",
@@ -259,8 +258,33 @@ def _digits(s: str) -> str:
 
 # Words right before a number that say it is something else.
 NOT_PHONE_CONTEXT = frozenset(
-    """license licence passport order invoice tracking account acct ssn social security zip
-    postal postcode isbn serial ticket case reference ref id policy""".split()
+    [
+        "license",
+        "licence",
+        "passport",
+        "order",
+        "invoice",
+        "tracking",
+        "account",
+        "acct",
+        "ssn",
+        "social",
+        "security",
+        "zip",
+        "postal",
+        "postcode",
+        "isbn",
+        "serial",
+        "ticket",
+        "case",
+        "reference",
+        "ref",
+        "id",
+        "policy",
+        "commit",
+        "sha",
+        "hash",
+    ]
 )
 
 
@@ -312,16 +336,17 @@ def phone_score(text: str, start: int, end: int) -> float:
     if n < 7 or n > 15:
         return 0.0  # "line 1699", "order #399937", long ids
     groups = [g for g in re.split(r"[^0-9]+", core) if g]
-    if not intl:
+    if not core.startswith("+"):  # "00..." may be an international prefix or just zeros
         if _DATE.match(core) or _YEAR_RANGE.match(core) or _SSN_SHAPE.match(core):
             return 0.0
         if _IPV4_SHAPE.match(core):
             return 0.0
-        if "." in core and not re.search(r"[ ()\-/]", core):
-            # only dots: phones are written 415.555.0132 or 01.84.17.61.18; anything else
-            # (3.14159265, build 26.6.47864, 10.0.19045.2965) is a decimal or a version
-            if not (_NANP_SHAPE.match(core) or (len(groups) >= 4 and min(map(len, groups)) >= 2)):
-                return 0.0
+    if not intl:
+        # only dots: phones are written 415.555.0132 or 01.84.17.61.18; anything else
+        # (3.14159265, build 26.6.47864, 10.0.19045.2965) is a decimal or a version
+        dotted_phone = _NANP_SHAPE.match(core) or (len(groups) >= 4 and min(map(len, groups)) >= 2)
+        if "." in core and not re.search(r"[ ()\-/]", core) and not dotted_phone:
+            return 0.0
     validity = _phone_validity(core)
     if validity == "intl-valid":
         score = 0.75
@@ -355,6 +380,8 @@ class PhoneNumberRecognizer(LocalRecognizer):
             supported_language=supported_language,
             name="CuratePhoneRecognizer",
         )
+        # results below this are not returned (their score is final: context is applied here)
+        self.min_score = 0.0
 
     def load(self) -> None:  # noqa: D102
         pass
@@ -375,7 +402,7 @@ class PhoneNumberRecognizer(LocalRecognizer):
             if start >= end:
                 continue
             score = phone_score(text, start, end)
-            if score > 0:
+            if score > 0 and score >= self.min_score:
                 results.append(_result(self, start, end, score, True))
         return results
 

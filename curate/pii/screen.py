@@ -56,19 +56,10 @@ def _available_cores() -> int:
 
 
 def _run_serial(tasks, entities, ner_model, threshold) -> list[list[Span]]:
-    from curate.pii._worker import ScreeningError
-    from curate.pii.engine import analyze_text, get_engine
+    from curate.pii._worker import analyze_items
+    from curate.pii.engine import get_engine
 
-    engine = get_engine(entities, ner_model)
-    out = []
-    for key, text, subset in tasks:
-        try:
-            out.append(analyze_text(engine, text, threshold, subset))
-        except Exception as exc:
-            raise ScreeningError(
-                f"PII analysis failed on {key} ({type(exc).__name__}); text not shown"
-            ) from None
-    return out
+    return analyze_items(get_engine(entities, ner_model), tasks, threshold)
 
 
 def _pool_context(ner_model: str | None):
@@ -81,12 +72,23 @@ def _pool_context(ner_model: str | None):
     return multiprocessing.get_context("spawn")
 
 
+def _start_forkserver() -> None:
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _run_pool(tasks, entities, ner_model, threshold, workers, batch_size) -> list[list[Span]]:
     from curate.pii._worker import analyze_batch, init_worker
 
     batches = [(threshold, tasks[i : i + batch_size]) for i in range(0, len(tasks), batch_size)]
     ctx = _pool_context(ner_model)
-    with ctx.Pool(processes=workers, initializer=init_worker, initargs=(entities, ner_model)) as pool:
+    with ctx.Pool(
+        processes=workers, initializer=init_worker, initargs=(entities, ner_model)
+    ) as pool:
         out: list[list[Span]] = []
         for batch_result in pool.imap(analyze_batch, batches):
             out.extend(batch_result)
@@ -136,6 +138,16 @@ def screen_frame(
     wanted = tuple(dict.fromkeys(entities)) if entities else default_entities(ner_model_str)
     workers = _available_cores() if workers is None else max(1, int(workers))
     use_prepass = prepass and prepass_supported(wanted)
+
+    if (
+        workers > 1
+        and ner_model_str is None
+        and df.height * len(columns) >= 16 * MIN_TEXTS_FOR_POOL
+    ):
+        # a big frame will almost surely need the pool: let the forkserver import presidio
+        # while this process runs the pre-pass
+        _pool_context(None)
+        _start_forkserver()
 
     # which texts go to presidio, and with which entity types
     tasks: list[tuple[str, str, list[str] | None]] = []
@@ -188,13 +200,16 @@ def screen_frame(
         "ner": ner_on,
         "rows_in": df.height,
         "rows_with_pii": len(pii_rows),
-        "entity_counts": {e: entity_counts.get(e, 0) for e in sorted(set(wanted) | set(entity_counts))},
-        "rows_by_entity": {e: rows_by_entity.get(e, 0) for e in sorted(set(wanted) | set(rows_by_entity))},
+        "entity_counts": {
+            e: entity_counts.get(e, 0) for e in sorted(set(wanted) | set(entity_counts))
+        },
+        "rows_by_entity": {
+            e: rows_by_entity.get(e, 0) for e in sorted(set(wanted) | set(rows_by_entity))
+        },
         "prepass": use_prepass,
         "texts_analysed": len(tasks),
-        "texts_skipped": sum(
-            1 for column in columns for t in df[column].to_list() if t
-        ) - len(tasks),
+        "texts_skipped": sum(1 for column in columns for t in df[column].to_list() if t)
+        - len(tasks),
         "workers": workers,
     }
     if not ner_on or not {"PERSON", "LOCATION"} <= set(wanted):
@@ -244,21 +259,35 @@ def screen_frame(
         log.info("pii: %d spans redacted in %d rows", sum(entity_counts.values()), len(pii_rows))
         return StepResult(kept=kept, removed=empty_removed, extra=extra)
 
-    flag_columns = []
-    for ci, column in enumerate(columns):
-        per_col = spans[ci]
-        values = [
-            [
-                {"type": t, "start": s, "end": e, "score": sc}
-                for t, s, e, sc in per_col.get(ri, [])
-            ]
-            for ri in range(df.height)
-        ]
-        flag_columns.append(pl.Series(flag_column_name(column, columns), values, dtype=FLAG_DTYPE))
+    flag_columns = [
+        _flag_series(flag_column_name(column, columns), spans[ci], df.height)
+        for ci, column in enumerate(columns)
+    ]
     kept = df.with_columns(flag_columns)
     extra["rows_flagged"] = len(pii_rows)
     log.info("pii: %d of %d rows flagged", len(pii_rows), df.height)
     return StepResult(kept=kept, removed=empty_removed, extra=extra)
+
+
+def _flag_series(name: str, per_row: dict[int, list[Span]], height: int) -> pl.Series:
+    """list<struct{type, start, end, score}> per row, built column-wise (fast for many rows)."""
+    rows = [ri for ri, row_spans in per_row.items() for _ in row_spans]
+    flat = [span for row_spans in per_row.values() for span in row_spans]
+    spans = pl.DataFrame(
+        {
+            "__row": pl.Series(rows, dtype=pl.UInt32),
+            "type": pl.Series([s[0] for s in flat], dtype=pl.String),
+            "start": pl.Series([s[1] for s in flat], dtype=pl.Int32),
+            "end": pl.Series([s[2] for s in flat], dtype=pl.Int32),
+            "score": pl.Series([s[3] for s in flat], dtype=pl.Float64),
+        }
+    )
+    grouped = spans.group_by("__row", maintain_order=True).agg(
+        pl.struct("type", "start", "end", "score").alias(name)
+    )
+    every_row = pl.DataFrame({"__row": pl.arange(0, height, dtype=pl.UInt32, eager=True)})
+    joined = every_row.join(grouped, on="__row", how="left", maintain_order="left")
+    return joined[name].fill_null(pl.lit([], dtype=FLAG_DTYPE)).cast(FLAG_DTYPE)
 
 
 def redact_text(text: str, spans: Sequence[Span]) -> str:
