@@ -80,9 +80,39 @@ def arrow_schema(kind: str) -> pa.Schema:
     return pa.schema([(name, _arrow_type(spec)) for name, spec in features_dict(kind).items()])
 
 
-def polars_schema(kind: str) -> dict[str, Any]:
-    """Polars dtypes of a kind, in schema order."""
+def _polars_type(spec: dict[str, Any] | list) -> Any:
+    """Polars dtype of one Features entry (without importing pyarrow, which is slow to import)."""
     import polars as pl
 
-    empty = pl.from_arrow(arrow_schema(kind).empty_table())
-    return dict(empty.schema)
+    if isinstance(spec, list):
+        return pl.List(_polars_type(spec[0]))
+    if "_type" not in spec:
+        return pl.Struct({name: _polars_type(sub) for name, sub in spec.items()})
+    if spec["_type"] in ("List", "Sequence", "LargeList"):
+        return pl.List(_polars_type(spec["feature"]))
+    dtype = spec["dtype"]
+    if dtype.startswith("timestamp["):
+        unit, _, tz = dtype[len("timestamp[") : -1].partition(",")
+        return pl.Datetime(unit.strip(), tz.strip().removeprefix("tz=") or None)
+    simple = {
+        "string": pl.String,
+        "large_string": pl.String,
+        "bool": pl.Boolean,
+        "int32": pl.Int32,
+        "int64": pl.Int64,
+        "float32": pl.Float32,
+        "float64": pl.Float64,
+    }
+    if dtype not in simple:
+        raise ValueError(f"schema dtype {dtype!r} is not supported")
+    return simple[dtype]
+
+
+@cache
+def _polars_schema(kind: str) -> tuple[tuple[str, Any], ...]:
+    return tuple((name, _polars_type(spec)) for name, spec in features_dict(kind).items())
+
+
+def polars_schema(kind: str) -> dict[str, Any]:
+    """Polars dtypes of a kind, in schema order (a fresh dict: callers may change it)."""
+    return dict(_polars_schema(kind))

@@ -183,3 +183,22 @@ def test_unknown_extension_is_a_clear_error(tmp_path):
     path.write_text("<a/>")
     with pytest.raises(CurateError, match="unknown input format"):
         read_prompts(path)
+
+
+@pytest.mark.parametrize("name", ["remote.jsonl", "remote.parquet"])
+def test_remote_paths_go_through_fsspec(name):
+    import io
+
+    import fsspec
+
+    frame = pl.DataFrame(ROWS).select("id", "user_id", "prompt")
+    buffer = io.BytesIO()
+    if name.endswith(".jsonl"):
+        frame.write_ndjson(buffer)
+    else:
+        frame.write_parquet(buffer)
+    with fsspec.open(f"memory://{name}", "wb") as fh:
+        fh.write(buffer.getvalue())
+    result = read_prompts(f"memory://{name}")
+    assert result.frame.select("id", "user_id", "prompt").to_dicts() == frame.to_dicts()
+    assert result.inputs[0]["sha256"] is None  # remote inputs are not re-downloaded to hash

@@ -33,6 +33,7 @@ def save_dataset_dict(path: str | Path, kind: str, splits: dict[str, dict[str, l
     """``{split: columns}`` -> DatasetDict with the kind's features, saved with ``save_to_disk``."""
     import datasets
 
+    datasets.disable_progress_bars()  # callers print their own progress
     feats = features(kind)
     dd = datasets.DatasetDict(
         {name: datasets.Dataset.from_dict(cols, features=feats) for name, cols in splits.items()}

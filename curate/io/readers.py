@@ -164,15 +164,21 @@ def _read_one(
 
 
 def _read_columnar(path: str, fmt: str) -> pl.DataFrame:
+    if is_remote(path) and not path.startswith("hf://"):  # polars reads hf:// itself
+        import io
+
+        source: Any = io.BytesIO(records.read_bytes(path))
+    else:
+        source = path
     try:
         if fmt == "parquet":
-            return pl.read_parquet(path)
+            return pl.read_parquet(source)
         if fmt == "parquet_dir":
             return pl.concat(
                 [pl.read_parquet(p) for p in sorted(_parquet_files(path))], how="diagonal_relaxed"
             )
         if fmt == "arrow":
-            return pl.read_ipc(path)
+            return pl.read_ipc(source)
         if fmt == "hf_disk":
             return _read_hf_disk(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
@@ -326,43 +332,62 @@ def _blank(text: pl.Expr) -> pl.Expr:
     return text.str.strip_chars(_WHITESPACE_CHARS).str.len_bytes() == 0
 
 
+def repeated_values(values: pl.Series) -> pl.Series:
+    """True where a non-null value already appeared in an earlier row (exact).
+
+    A 64-bit hash finds the few candidate rows cheaply; the exact string check runs on those only.
+    """
+    repeated = pl.Series(values.name, [], dtype=pl.Boolean).extend_constant(False, values.len())
+    hashes = values.hash(seed=0)
+    if hashes.n_unique() == hashes.len():  # the usual case, and the cheapest test
+        return repeated
+    suspects = hashes.is_duplicated() & values.is_not_null()
+    if not suspects.any():
+        return repeated
+    rows = suspects.arg_true()
+    return repeated.scatter(rows, ~values.gather(rows).is_first_distinct())
+
+
 def _validate(frame: pl.DataFrame, options: ReadOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Vectorised row checks; the first failing rule names the reject reason."""
+    """Vectorised row checks; the first failing rule names the reject reason.
+
+    Each check runs once over the whole frame (duplicate_id looks at earlier rows); reasons and
+    details are then worked out for the bad rows only.
+    """
     prompt, user = pl.col("prompt"), pl.col("user_id")
+    limit = options.max_prompt_chars
     rules: list[tuple[str, pl.Expr, pl.Expr]] = [
         ("missing_user_id", user.is_null() | _blank(user), pl.lit("")),
         ("missing_prompt", prompt.is_null(), pl.lit("")),
         ("empty_prompt", _blank(prompt), pl.lit("")),
         (
             "prompt_too_long",
-            prompt.str.len_chars() > options.max_prompt_chars,
-            pl.format(
-                "{} characters > {}", prompt.str.len_chars(), pl.lit(options.max_prompt_chars)
-            ),
+            (prompt.str.len_bytes() > limit) & (prompt.str.len_chars() > limit),
+            pl.format("{} characters > {}", prompt.str.len_chars(), pl.lit(limit)),
         ),
     ]
     if "__bad_time" in frame.columns:
         rules.append(("bad_timestamp", pl.col("__bad_time"), pl.lit("created_at is not ISO-8601")))
-    id_taken = pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()
-    rules.append(("duplicate_id", id_taken, pl.lit("an earlier row has this id")))
-    reason = pl.lit(None, dtype=pl.String)
-    detail = pl.lit(None, dtype=pl.String)
-    for name, condition, text in reversed(rules):
-        reason = pl.when(condition.fill_null(False)).then(pl.lit(name)).otherwise(reason)
-        detail = pl.when(condition.fill_null(False)).then(text).otherwise(detail)
-    # computed over the whole frame: duplicate_id looks at earlier rows
-    reasons = frame.select(reason.alias("__reason"), detail.alias("__detail"))
-    mask = reasons["__reason"].is_not_null()
+    checks = frame.select([condition.fill_null(False).alias(name) for name, condition, _ in rules])
+    checks = checks.with_columns(repeated_values(frame["id"]).alias("duplicate_id"))
+    rules.append(("duplicate_id", pl.col("duplicate_id"), pl.lit("an earlier row has this id")))
+    mask = checks.select(pl.any_horizontal(pl.all()).alias("bad"))["bad"]
     if not mask.any():
         return frame.drop("__bad_time", strict=False), pl.DataFrame(schema=REJECT_SCHEMA)
-    bad = frame.with_columns(reasons).filter(mask)
+    reason = pl.lit(None, dtype=pl.String)
+    detail = pl.lit(None, dtype=pl.String)
+    for name, _, text in reversed(rules):
+        reason = pl.when(pl.col(f"__check_{name}")).then(pl.lit(name)).otherwise(reason)
+        detail = pl.when(pl.col(f"__check_{name}")).then(text).otherwise(detail)
+    flagged = pl.concat([frame, checks.select(pl.all().name.prefix("__check_"))], how="horizontal")
+    bad = flagged.filter(mask)
     good = frame.filter(~mask).drop("__bad_time", strict=False)
     canonical = [c for c in polars_schema("prompts") if c in bad.columns and c != "created_at"]
     rejects = bad.select(
         pl.col("__source").alias("source"),
         pl.col("__line").alias("line"),
-        pl.col("__reason").alias("reason"),
-        pl.col("__detail").alias("detail"),
+        reason.alias("reason"),
+        detail.alias("detail"),
         pl.struct(canonical).struct.json_encode().alias("raw"),
     )
     return good, rejects

@@ -37,8 +37,15 @@ class ParsedRows:
 
 
 def read_bytes(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        data = fh.read()
+    """Whole file; remote paths (``hf://`` and other fsspec URLs) go through fsspec."""
+    if "://" in path:
+        import fsspec
+
+        with fsspec.open(path, "rb") as fh:
+            data = fh.read()
+    else:
+        with open(path, "rb") as fh:
+            data = fh.read()
     if path.lower().endswith(".gz"):
         data = gzip.decompress(data)
     return data

@@ -32,13 +32,23 @@ def parse_ratios(text: str | list[float] | tuple[float, ...]) -> tuple[float, ..
 
 
 def _balanced(users: pl.DataFrame, ratios: tuple[float, ...], seed: int) -> list[int]:
+    """Greedy: each user (seeded random order) goes to the split furthest below its target.
+
+    Why the bound holds: a split only receives a user while its deficit is the largest, hence
+    positive, so it overshoots by less than that user's rows; and a split left short at the end
+    was never further below target than the last split that overshot, by the same argument.
+    """
     order = np.random.default_rng(seed).permutation(users.height)
     sizes = users["len"].to_list()
     total = sum(sizes)
     deficit = [r * total for r in ratios]
+    splits = range(len(ratios))
     assigned = [0] * users.height
     for index in order.tolist():
-        best = max(range(len(ratios)), key=lambda s: (deficit[s], -s))
+        best = 0
+        for candidate in splits:  # first split wins ties
+            if deficit[candidate] > deficit[best]:
+                best = candidate
         assigned[index] = best
         deficit[best] -= sizes[index]
     return assigned
