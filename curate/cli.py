@@ -200,10 +200,18 @@ def import_pairs(
 )
 @click.option(
     "--method",
-    type=click.Choice(["prefix", "exact"]),
+    type=click.Choice(["prefix", "exact", "minhash"]),
     default="prefix",
     show_default=True,
-    help="prefix: same first --prefix-chars normalised characters; exact: same normalised text.",
+    help="prefix: same first --prefix-chars normalised characters; exact: same normalised text; "
+    "minhash: near duplicates (MinHash LSH, --threshold).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.8,
+    show_default=True,
+    help="Estimated Jaccard similarity of word 5-grams above which prompts are near duplicates (method minhash).",
 )
 @click.option(
     "--prefix-chars",
@@ -224,6 +232,7 @@ def dedup(
     output: str,
     method: str,
     prefix_chars: int,
+    threshold: float,
     removed: str | None,
     **kwargs: Any,
 ) -> None:
@@ -234,7 +243,7 @@ def dedup(
     from curate.commands import run_dedup
 
     io, reporter = _io(kwargs, removed)
-    run_dedup(inputs, output, method, prefix_chars, io, reporter)
+    run_dedup(inputs, output, method, prefix_chars, threshold, io, reporter)
 
 
 @cli.command()

@@ -121,16 +121,21 @@ def run_frame_step(
 
 
 def run_dedup(
-    inputs, output, method="prefix", prefix_chars=100, io=None, reporter=None
+    inputs, output, method="prefix", prefix_chars=100, threshold=0.8, io=None, reporter=None
 ) -> dict[str, Any]:
     from curate.steps.dedup import dedup
 
+    options = {
+        "method": method,
+        "prefix_chars": prefix_chars if method == "prefix" else None,
+        "threshold": threshold if method == "minhash" else None,
+    }
     return run_frame_step(
         "dedup",
         inputs,
         output,
-        lambda f: dedup(f, method, prefix_chars),
-        {"method": method, "prefix_chars": prefix_chars if method == "prefix" else None},
+        lambda f: dedup(f, method, prefix_chars, threshold),
+        options,
         io,
         reporter,
     )

@@ -174,3 +174,32 @@ def test_persona_prompts_sharing_52_characters_are_not_merged():
     assert kept == len(persona) - len(_reference_removed(persona))
     assert kept > 0.95 * len(persona)  # ...yet the default prefix keeps them apart
     assert dedup(data, prefix_chars=52).kept.height == 1
+
+
+def test_minhash_finds_paraphrases_that_prefix_keys_miss():
+    base = "please write a short story about a brave little toaster who travels across the country to find its owner"
+    rows = [
+        {"id": "orig", "prompt": base},
+        {"id": "edit", "prompt": "Hey, " + base},  # different first characters
+        {
+            "id": "other",
+            "prompt": "explain how photosynthesis works in plants and why leaves are green in summer",
+        },
+    ]
+    assert dedup(frame(rows)).kept.height == 3  # the prefix key misses the edit
+    result = dedup(frame(rows), method="minhash")
+    assert result.kept["id"].to_list() == ["orig", "other"]
+    assert result.removed.select("id", "duplicate_of").rows() == [("edit", "orig")]
+
+
+def test_minhash_keeps_the_earliest_and_is_deterministic():
+    t = lambda d: datetime(2024, 1, d, tzinfo=timezone.utc)  # noqa: E731
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    rows = [
+        {"id": "late", "prompt": text, "created_at": t(9)},
+        {"id": "early", "prompt": text + " thirteen", "created_at": t(1)},
+    ]
+    first = dedup(frame(rows), method="minhash", threshold=0.7)
+    assert first.kept["id"].to_list() == ["early"]
+    again = dedup(frame(rows), method="minhash", threshold=0.7)
+    assert first.removed.equals(again.removed)
