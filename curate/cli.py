@@ -63,6 +63,18 @@ def _io_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _file_step_args(func: Callable[..., Any]) -> Callable[..., Any]:
+    """INPUT... and -o/--output FILE, shared by the steps that write one file."""
+    func = click.option(
+        "-o",
+        "--output",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help="Output .parquet or .jsonl.",
+    )(func)
+    return click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")(func)
+
+
 def _io(kwargs: dict[str, Any], removed: str | None = None):
     from curate.commands import IOOptions
 
@@ -190,14 +202,7 @@ def import_pairs(
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Output .parquet or .jsonl.",
-)
+@_file_step_args
 @click.option(
     "--method",
     type=click.Choice(["prefix", "exact", "minhash"]),
@@ -247,14 +252,7 @@ def dedup(
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Output .parquet or .jsonl.",
-)
+@_file_step_args
 @click.option(
     "--max-per-user",
     type=click.IntRange(1),
@@ -292,14 +290,7 @@ def cap(
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Output .parquet or .jsonl.",
-)
+@_file_step_args
 @click.option(
     "--action",
     type=click.Choice(["drop", "redact", "flag"]),

@@ -239,7 +239,6 @@ def run_import_oasst(
     reporter=None,
 ) -> dict[str, Any]:
     from curate.importers import oasst
-    from curate.io.formats import sha256_of
     from curate.io.readers import canonicalize
 
     io = io or IOOptions()
@@ -251,14 +250,61 @@ def run_import_oasst(
         raise CurateError(f"{path}: no such file")
     with reporter.phase(f"reading {path}"):
         imported = oasst.import_oasst(path, all_turns, include_skipped, user_id_fallback, source)
+        typed, bad_records = oasst.to_frame(imported, path)
         frame, rejects = canonicalize(
-            oasst.to_frame(imported), [oasst.reject_frame(imported)], io.read, path
+            typed, [oasst.reject_frame(imported), bad_records], io.read, path
         )
     if imported.user_ids_from_tree:
         reporter.warn(
             f"{imported.user_ids_from_tree:,} prompts have no user id; used 'tree:<message_tree_id>'. "
             "A user-level split cannot protect against leakage between users for these."
         )
+    return _finish_import(
+        "import oasst",
+        {"path": path, "format": f"oasst-{imported.shape}"},
+        frame,
+        rejects,
+        output,
+        rows_in=imported.messages,
+        removed=dict(imported.dispositions),
+        options={
+            "all_turns": all_turns,
+            "include_skipped": include_skipped,
+            "user_id_fallback": user_id_fallback,
+            "source": source,
+        },
+        extra={
+            "unit": "messages",
+            "shape": imported.shape,
+            "user_ids_from_tree": imported.user_ids_from_tree,
+            "prompts_with_ranked_completions": int(
+                frame["completions"].list.len().fill_null(0).ge(2).sum()
+            ),
+        },
+        started=started,
+        io=io,
+        reporter=reporter,
+    )
+
+
+def _finish_import(
+    step: str,
+    source: dict[str, Any],
+    frame: pl.DataFrame,
+    rejects: pl.DataFrame,
+    output: Path,
+    *,
+    rows_in: int,
+    removed: dict[str, int],
+    options: dict[str, Any],
+    extra: dict[str, Any],
+    started: float,
+    io: IOOptions,
+    reporter: Reporter,
+) -> dict[str, Any]:
+    """Write an importer's records, rejects and stats; print the summary."""
+    from curate.io.formats import sha256_of
+
     write_frame(frame, output)
     outputs = [str(output)]
     side = write_side(
@@ -268,28 +314,16 @@ def run_import_oasst(
         outputs.append(side)
     rejected = rejects.group_by("reason").len().sort("reason")
     stats = StepStats(
-        step="import oasst",
-        inputs=[{"path": path, "format": f"oasst-{imported.shape}", "sha256": sha256_of(path)}],
+        step=step,
+        inputs=[{**source, "sha256": sha256_of(source["path"])}],
         outputs=outputs,
-        options={
-            "all_turns": all_turns,
-            "include_skipped": include_skipped,
-            "user_id_fallback": user_id_fallback,
-            "source": source,
-        },
-        rows_in=imported.messages,
+        options=options,
+        rows_in=rows_in,
         rows_kept=frame.height,
-        removed=dict(imported.dispositions),
+        removed=removed,
         rejected=dict(zip(rejected["reason"].to_list(), rejected["len"].to_list(), strict=True)),
         seconds=time.perf_counter() - started,
-        extra={
-            "unit": "messages",
-            "shape": imported.shape,
-            "user_ids_from_tree": imported.user_ids_from_tree,
-            "prompts_with_ranked_completions": int(
-                frame["completions"].list.len().fill_null(0).ge(2).sum()
-            ),
-        },
+        extra=extra,
     )
     stats.write(stats_path(output))
     data = stats.to_dict()
@@ -439,39 +473,26 @@ def run_import_pairs(
                     f"column '{column}' not found in {path} (columns: {', '.join(raw.columns)})"
                 )
         imported = import_pairs(raw.to_dicts(), user_id, source)
-        rows = records.ParsedRows()
-        for number, record in enumerate(imported.records, start=1):
-            records.add_record(rows, record, number, None, {})
-        frame, rejects = canonicalize(records.rows_to_frame(rows), [pre_rejects], io.read, path)
+        typed, bad_records = records.dicts_to_frame(imported.records, path)
+        frame, rejects = canonicalize(typed, [pre_rejects, bad_records], io.read, path)
     reporter.warn(
         "records have no real user ids; a split by user_id cannot keep one person's prompts out of "
         "two splits (near-duplicate contexts may leak between train and test)"
     )
-    write_frame(frame, output)
-    outputs = [str(output)]
-    side = write_side(
-        rejects, Path(io.rejects) if io.rejects else side_path(output, ".rejects.jsonl")
-    )
-    if side:
-        outputs.append(side)
-    rejected = rejects.group_by("reason").len().sort("reason")
-    from curate.io.formats import sha256_of
-
-    stats = StepStats(
-        step="import pairs",
-        inputs=[{"path": path, "format": detect_format(path), "sha256": sha256_of(path)}],
-        outputs=outputs,
-        options={"user_id": user_id, "per_record_user": per_record_user, "source": source},
+    return _finish_import(
+        "import pairs",
+        {"path": path, "format": detect_format(path)},
+        frame,
+        rejects,
+        output,
         rows_in=raw.height + pre_rejects.height,
-        rows_kept=frame.height,
         removed=dict(imported.removed),
-        rejected=dict(zip(rejected["reason"].to_list(), rejected["len"].to_list(), strict=True)),
-        seconds=time.perf_counter() - started,
+        options={"user_id": user_id, "per_record_user": per_record_user, "source": source},
+        extra={},
+        started=started,
+        io=io,
+        reporter=reporter,
     )
-    stats.write(stats_path(output))
-    data = stats.to_dict()
-    reporter.summary(data)
-    return data
 
 
 def run_pii(

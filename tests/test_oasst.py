@@ -99,3 +99,22 @@ def test_nested_trees_without_user_ids_use_the_tree_id(tmp_path):
     assert result.dispositions == {"attached_as_completion": 3, "deleted": 1}
     assert [r["reason"] for r in result.rejects] == ["malformed_json"]
     assert result.messages == 6
+
+
+def test_a_message_with_a_non_text_body_is_rejected_not_lost(tmp_path, run_cli):
+    messages = [
+        {
+            "message_id": "p1",
+            "parent_id": None,
+            "user_id": "u",
+            "text": "fine prompt",
+            "role": "prompter",
+        },
+        {"message_id": "p2", "parent_id": None, "user_id": "u", "text": 12345, "role": "prompter"},
+    ]
+    path = write_jsonl(tmp_path / "flat.jsonl", messages)
+    run_cli("import", "oasst", path, "-o", tmp_path / "out.parquet", "-q")
+    stats = read_json(tmp_path / "out.parquet.stats.json")
+    assert (
+        stats["rows_in"] == 2 and stats["rows_kept"] == 1 and stats["rejected"] == {"wrong_type": 1}
+    )

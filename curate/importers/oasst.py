@@ -210,11 +210,9 @@ def _record(
     }
 
 
-def to_frame(result: OasstImport) -> pl.DataFrame:
-    rows = records.ParsedRows()
-    for index, record in enumerate(result.records, start=1):
-        records.add_record(rows, record, index, None, {})
-    return records.rows_to_frame(rows)
+def to_frame(result: OasstImport, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed records and the rejects among them (e.g. a message whose text is not a string)."""
+    return records.dicts_to_frame(result.records, source)
 
 
 def reject_frame(result: OasstImport) -> pl.DataFrame:

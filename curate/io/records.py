@@ -255,3 +255,21 @@ def _passthrough_series(name: str, values: list[Any]) -> pl.Series:
     except (TypeError, ValueError, pl.exceptions.PolarsError):
         encoded = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
         return pl.Series(name, encoded, dtype=pl.String)
+
+
+def dicts_to_frame(items: list[dict[str, Any]], source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Records built by an importer -> (typed frame, rejects); ``line`` is the record's position."""
+    rows = ParsedRows()
+    for number, item in enumerate(items, start=1):
+        add_record(rows, item, number, None, {})
+    rejects = pl.DataFrame(
+        [{"source": source, **r} for r in rows.rejects],
+        schema={
+            "source": pl.String,
+            "line": pl.Int64,
+            "reason": pl.String,
+            "detail": pl.String,
+            "raw": pl.String,
+        },
+    )
+    return rows_to_frame(rows), rejects
