@@ -18,7 +18,7 @@ import polars as pl
 from curate.console import Reporter
 from curate.errors import CurateError
 from curate.io.readers import ReadOptions, ReadResult, read_prompts
-from curate.io.writers import JSONL_SUFFIXES, write_frame
+from curate.io.writers import JSONL_SUFFIXES, write_frame, write_json
 from curate.stats import StepStats, load_upstream, stats_path
 from curate.step import StepResult
 
@@ -114,7 +114,7 @@ def run_frame_step(
         extra=result.extra,
         upstream=load_upstream(list(inputs)),
     )
-    stats.write(stats_path(output))
+    stats.write(output)
     data = stats.to_dict()
     reporter.summary(data)
     return data
@@ -222,7 +222,7 @@ def run_split(
         },
         upstream=load_upstream(list(inputs)),
     )
-    stats.write(stats_path(out))
+    stats.write(out)
     data = stats.to_dict()
     reporter.summary(data)
     return data
@@ -325,7 +325,7 @@ def _finish_import(
         seconds=time.perf_counter() - started,
         extra=extra,
     )
-    stats.write(stats_path(output))
+    stats.write(output)
     data = stats.to_dict()
     reporter.summary(data)
     return data
@@ -437,6 +437,7 @@ def run_build(
             tuple(language),
         )
     data["outputs"] = [str(output), *files_written]
+    write_json(data, stats_path(output))  # the folder holds its own copy (written with it)
     reporter.summary({**data, "extra": {}})
     return data
 

@@ -18,23 +18,32 @@ from curate.io.writers import write_json
 
 
 def stats_path(output: str | os.PathLike) -> Path:
-    """Where the stats of an output live: ``<file>.stats.json``, or ``<folder>/stats.json``."""
+    """``<output>.stats.json`` beside the output (a file or a folder)."""
     output = Path(output)
-    if output.is_dir() or output.suffix == "":
-        return output / "stats.json"
     return output.with_name(output.name + ".stats.json")
 
 
+def stats_paths(output: str | os.PathLike) -> list[Path]:
+    """Where a step writes its stats: beside the output, and inside it when it is a folder, so
+    that a split or dataset folder carries its own history when it is moved."""
+    output = Path(output)
+    paths = [stats_path(output)]
+    if output.is_dir():
+        paths.append(output / "stats.json")
+    return paths
+
+
 def load_upstream(inputs: list[str]) -> list[dict[str, Any]]:
-    """Stats files written beside the inputs by earlier steps (empty for raw data)."""
+    """Stats files written by earlier steps for these inputs (empty for raw data)."""
     found = []
     for path in inputs:
-        candidate = stats_path(path)
-        if candidate.is_file():
-            try:
-                found.append(json.loads(candidate.read_text(encoding="utf-8")))
-            except (OSError, json.JSONDecodeError):
-                continue
+        for candidate in reversed(stats_paths(path)):
+            if candidate.is_file():
+                try:
+                    found.append(json.loads(candidate.read_text(encoding="utf-8")))
+                    break
+                except (OSError, json.JSONDecodeError):
+                    continue
     return found
 
 
@@ -79,5 +88,7 @@ class StepStats:
             "upstream": self.upstream,
         }
 
-    def write(self, path: str | os.PathLike) -> Path:
-        return write_json(self.to_dict(), path)
+    def write(self, output: str | os.PathLike) -> list[Path]:
+        """Write the stats of ``output`` (see :func:`stats_paths`)."""
+        data = self.to_dict()
+        return [write_json(data, path) for path in stats_paths(output)]
