@@ -202,3 +202,11 @@ def test_remote_paths_go_through_fsspec(name):
     result = read_prompts(f"memory://{name}")
     assert result.frame.select("id", "user_id", "prompt").to_dicts() == frame.to_dicts()
     assert result.inputs[0]["sha256"] is None  # remote inputs are not re-downloaded to hash
+
+
+def test_empty_and_all_bad_inputs_give_empty_canonical_frames(tmp_path):
+    empty = read_prompts(write_jsonl(tmp_path / "empty.jsonl", []))
+    assert empty.frame.height == 0 and list(empty.frame.columns) == list(polars_schema("prompts"))
+    broken = read_prompts(write_jsonl(tmp_path / "broken.jsonl", ["{nope", "[1"]))
+    assert broken.frame.height == 0 and broken.rows_in == 2
+    assert broken.rejected_by_reason == {"malformed_json": 2}

@@ -274,6 +274,8 @@ def _completions_expr(dtype: pl.DataType, path: str) -> pl.Expr:
 
 
 def _check_required(frame: pl.DataFrame, options: ReadOptions, where: str) -> None:
+    if frame.height == 0:  # an empty input (or one whose every line was rejected) is not an error
+        return
     for name in options.required:
         if name not in frame.columns:
             available = [c for c in frame.columns if c not in INTERNAL]
