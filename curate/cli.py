@@ -13,6 +13,7 @@ from curate import __version__
 from curate.console import Reporter
 from curate.errors import CurateError
 from curate.io.readers import ColumnMap, ReadOptions
+from curate.pii._worker import ScreeningError
 
 
 def _io_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -104,7 +105,7 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except CurateError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, ScreeningError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 

@@ -73,7 +73,9 @@ def test_dedup_cap_split_chain_adds_up_and_reruns_are_byte_identical(tmp_path, r
         and split_stats["upstream"][0]["upstream"][0]["step"] == "dedup"
     )
     assert split_stats["extra"]["user_overlap"] == 0
-    assert read_json(tmp_path / "run0" / "splits.stats.json") == split_stats  # <output>.stats.json too
+    assert (
+        read_json(tmp_path / "run0" / "splits.stats.json") == split_stats
+    )  # <output>.stats.json too
     rejects = pl.read_ndjson(tmp_path / "run0" / "dedup.parquet.rejects.jsonl")
     assert set(rejects.columns) >= {"source", "line", "reason"}
 
