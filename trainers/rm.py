@@ -14,7 +14,6 @@ After training, the scalar head's bias is shifted so that the demonstrations (``
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +21,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from . import checkpoint as ckpt
 from .cli_args import parse_config
@@ -32,7 +30,6 @@ from .common import (
     autocast,
     cosine_lr,
     fmt,
-    make_optimizer,
     opt,
     progress,
     req,
@@ -41,17 +38,16 @@ from .common import (
     unwrap,
 )
 from .data import (
-    StepPlan,
     collate_ranking,
     has_split,
     load_split,
-    make_loader,
     require_kind,
     shard_indices,
     tokenize_ranking,
     tokenize_sft,
 )
 from .dist import DistInfo, all_reduce_sum, setup, teardown
+from .loop import prepare_run
 from .model import GPT
 from .tokenizer import ByteTokenizer
 
@@ -176,24 +172,15 @@ def _train(args: RMArgs, info: DistInfo) -> dict[str, Any]:
         if args.eval_max:
             vds = vds.select(range(min(args.eval_max, len(vds))))
         val = tokenize_ranking(vds, tok, bs)
-    plan = StepPlan(
-        len(train), args.micro_batch, args.grad_accum, info.world_size, info.rank, args.seed
+    run = prepare_run(model, train, partial(collate_ranking, pad_id=tok.pad_id), args, info, state)
+    plan, total, start, optim, ddp, batches = (
+        run.plan,
+        run.total,
+        run.start,
+        run.optimizer,
+        run.ddp,
+        run.batches,
     )
-    total = args.max_steps or max(1, math.ceil(args.epochs * plan.steps_per_epoch))
-    optim = make_optimizer(model, args.lr, args.weight_decay, device=info.device)
-    start = 0
-    if state is not None:
-        optim.load_state_dict(state["optimizer"])
-        start = int(state["step"])
-        ckpt.set_rng_state(state["rng"])
-    ddp = DDP(model) if info.enabled else model
-    loader = make_loader(
-        train,
-        plan.iter_micro(start, total),
-        partial(collate_ranking, pad_id=tok.pad_id),
-        args.num_workers,
-    )
-    batches = iter(loader)
     logger = Logger(info, args.out, quiet=args.quiet)
     mode = "pairwise" if args.pairwise else "k-way"
     logger.log(

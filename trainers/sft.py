@@ -11,7 +11,6 @@ accumulation and the process count do not change what is optimised.
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -19,7 +18,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from . import checkpoint as ckpt
 from .cli_args import parse_config
@@ -29,7 +27,6 @@ from .common import (
     autocast,
     cosine_lr,
     fmt,
-    make_optimizer,
     opt,
     progress,
     req,
@@ -42,12 +39,12 @@ from .data import (
     collate_sft,
     has_split,
     load_split,
-    make_loader,
     require_kind,
     shard_indices,
     tokenize_sft,
 )
 from .dist import DistInfo, all_reduce_sum, setup, teardown
+from .loop import prepare_run
 from .model import GPT
 from .tokenizer import ByteTokenizer
 
@@ -144,24 +141,15 @@ def _train(args: SFTArgs, info: DistInfo) -> dict[str, Any]:
     else:
         val_prompts = list(train_ds["prompt"][: args.samples])
 
-    plan = StepPlan(
-        len(train), args.micro_batch, args.grad_accum, info.world_size, info.rank, args.seed
+    run = prepare_run(model, train, partial(collate_sft, pad_id=tok.pad_id), args, info, state)
+    plan, total, start, optim, ddp, batches = (
+        run.plan,
+        run.total,
+        run.start,
+        run.optimizer,
+        run.ddp,
+        run.batches,
     )
-    total = args.max_steps or max(1, math.ceil(args.epochs * plan.steps_per_epoch))
-    optim = make_optimizer(model, args.lr, args.weight_decay, device=info.device)
-    start = 0
-    if state is not None:
-        optim.load_state_dict(state["optimizer"])
-        start = int(state["step"])
-        ckpt.set_rng_state(state["rng"])
-    ddp = DDP(model) if info.enabled else model
-    loader = make_loader(
-        train,
-        plan.iter_micro(start, total),
-        partial(collate_sft, pad_id=tok.pad_id),
-        args.num_workers,
-    )
-    batches = iter(loader)
     logger = Logger(info, args.out, quiet=args.quiet)
     bar = progress(
         min(total, args.stop_after or total) - start, "sft", args.progress and info.is_main
