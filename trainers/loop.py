@@ -27,6 +27,23 @@ class Run:
     batches: Iterator[Any]  # micro-batches from ``start`` on
 
 
+def load_for_run(
+    args: Any, info: Any, scalar_head: bool
+) -> tuple[torch.nn.Module, Any, dict | None]:
+    """Model, tokenizer and trainer state: from ``--out`` when resuming, else ``--init``/preset."""
+    state = ckpt.load_trainer_state(args.out) if (args.resume and args.out) else None
+    init = args.out if state is not None else args.init
+    model, tok = ckpt.build_model(
+        init,
+        args.preset,
+        scalar_head,
+        info.device,
+        block_size=args.block_size,
+        dropout=args.dropout,
+    )
+    return model, tok, state
+
+
 def prepare_run(
     model: torch.nn.Module,
     examples: list,

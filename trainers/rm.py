@@ -47,7 +47,7 @@ from .data import (
     tokenize_sft,
 )
 from .dist import DistInfo, all_reduce_sum, setup, teardown
-from .loop import prepare_run
+from .loop import load_for_run, prepare_run
 from .model import GPT
 from .tokenizer import ByteTokenizer
 
@@ -157,11 +157,7 @@ def train_rm(args: RMArgs) -> dict[str, Any]:
 
 def _train(args: RMArgs, info: DistInfo) -> dict[str, Any]:
     seed_everything(args.seed)
-    state = ckpt.load_trainer_state(args.out) if (args.resume and args.out) else None
-    init = args.out if state is not None else args.init
-    model, tok = ckpt.build_model(
-        init, args.preset, True, info.device, block_size=args.block_size, dropout=args.dropout
-    )
+    model, tok, state = load_for_run(args, info, scalar_head=True)
     bs = model.config.block_size
     train_ds = load_split(args.data, "train")
     require_kind(train_ds, ["ranking", "pairs"], "--data")

@@ -69,7 +69,6 @@ def plan_push(folders: list[str | Path], config_name: str | None = None) -> Push
         for entry in meta.get("dataset_info", []):
             entry["config_name"] = config
         plan.configs[config] = (meta, body)
-        plan.kinds[config] = kind
     return plan
 
 
